@@ -14,6 +14,7 @@ __all__ = [
     "CohortError",
     "PublishedSummaryError",
     "ReconstructionError",
+    "SpecError",
     "describe_offenders",
 ]
 
@@ -32,6 +33,10 @@ class PublishedSummaryError(BridgeBayesError):
 
 class ReconstructionError(BridgeBayesError):
     """Pseudo-patient data could not be reconstructed from the given inputs."""
+
+
+class SpecError(BridgeBayesError):
+    """An analysis spec (``models/*.toml``) failed validation."""
 
 
 def describe_offenders(ids: Sequence[object], values: Sequence[object] | None = None,

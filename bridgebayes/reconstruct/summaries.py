@@ -175,15 +175,32 @@ def reconstruct_from_summaries(summary: PublishedSummary, *, seed: int,
 
 
 def reconstruct_ensemble(summary: PublishedSummary, *, seed: int, k: int, workers: int = 1,
-                         settings: SearchSettings | None = None) -> list[Reconstruction]:
-    """Reconstruct ``k`` distinct cohorts, member ``j`` seeded by ``SeedSequence(seed).spawn``.
+                         settings: SearchSettings | None = None,
+                         members: list[int] | None = None) -> list[Reconstruction]:
+    """Reconstruct ``k`` cohorts; member ``j`` is seeded by ``SeedSequence(seed).spawn(k)[j]``.
 
-    Results do not depend on ``workers``.  Raises if two members coincide.
+    Parameters
+    ----------
+    summary, seed, settings
+        As for :func:`reconstruct_from_summaries`.
+    k
+        Ensemble size.
+    workers
+        Processes; results do not depend on it.
+    members
+        Indices (0-based) to compute, default all; used to resume an ensemble.
+
+    Returns
+    -------
+    list of Reconstruction
+        In the order of ``members``.  Raises if two of them coincide.
     """
     settings = settings or SearchSettings()
-    children = np.random.SeedSequence(seed).spawn(k)
-    if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+    spawned = np.random.SeedSequence(seed).spawn(k)
+    children = [spawned[j] for j in (range(k) if members is None else members)]
+    k = len(children)
+    if workers > 1 and k > 1:
+        with ProcessPoolExecutor(max_workers=min(workers, k)) as pool:
             members = list(pool.map(_run, [summary] * k, children, [settings] * k))
     else:
         members = [_run(summary, child, settings) for child in children]

@@ -22,7 +22,7 @@ from bridgebayes.reconstruct.published import PublishedSummary
 from bridgebayes.reconstruct.search import SearchSettings
 from bridgebayes.reconstruct.summaries import (
     Reconstruction,
-    reconstruct_ensemble,
+    iter_ensemble,
     reconstruct_from_summaries,
 )
 
@@ -70,14 +70,16 @@ def write_single(summary: PublishedSummary, path: Path, *, seed: int,
     return result
 
 
-def _complete(path: Path, request: dict) -> bool:
+def _state(path: Path, request: dict) -> str:
+    """``"complete"``, ``"missing"`` (absent or interrupted before its provenance was
+    written) or ``"stale"`` (made from other inputs or settings)."""
     _, provenance_path = companion_paths(path)
     if not (path.is_file() and provenance_path.is_file()):
-        return False
+        return "missing"
     record = json.loads(provenance_path.read_text())
     if {k: record.get(k) for k in request} != request:
-        return False
-    return record.get("cohort_sha256") == provenance.file_sha256(path)
+        return "stale"
+    return "complete" if record.get("cohort_sha256") == provenance.file_sha256(path) else "missing"
 
 
 def write_ensemble(summary: PublishedSummary, folder: Path, *, seed: int, k: int,
@@ -89,19 +91,18 @@ def write_ensemble(summary: PublishedSummary, folder: Path, *, seed: int, k: int
     """
     paths = [folder / f"member_{j:02d}" / "cohort.csv" for j in range(1, k + 1)]
     requests = [_request(summary, seed, settings, j) for j in range(1, k + 1)]
-    stale = [p for p, r in zip(paths, requests, strict=True)
-             if p.exists() and not _complete(p, r)]
+    states = [_state(p, r) for p, r in zip(paths, requests, strict=True)]
+    stale = [p for p, state in zip(paths, states, strict=True) if state == "stale"]
     if stale and not force:
         raise ReconstructionError(
             f"{folder}: {len(stale)} member(s) were made from other inputs or settings "
             f"(e.g. {stale[0]}); pass --force to replace them")
-    todo = [j for j, (p, r) in enumerate(zip(paths, requests, strict=True)) if not _complete(p, r)]
+    todo = [j for j, state in enumerate(states) if state != "complete"]
     progress(f"ensemble: {k - len(todo)} of {k} members already complete; computing {len(todo)}")
-    if todo:
-        results = reconstruct_ensemble(summary, seed=seed, k=k, workers=workers,
-                                       settings=settings, members=todo)
-        for j, result in zip(todo, results, strict=True):
-            write_reconstruction(result, paths[j], request=requests[j])
+    for j, result in iter_ensemble(summary, seed=seed, k=k, workers=workers,
+                                   settings=settings, members=todo):
+        write_reconstruction(result, paths[j], request=requests[j])  # each as it finishes
+        progress(f"member {j + 1:02d}: {result.summary().splitlines()[0]}")
     rows = []
     for j, path in enumerate(paths, start=1):
         fid = pd.read_csv(companion_paths(path)[0])

@@ -10,6 +10,7 @@ fidelity table.  Only that table decides whether a figure is matched.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ from bridgebayes.gray import gray_test
 from bridgebayes.reconstruct.published import Figure, PublishedSummary
 from bridgebayes.reconstruct.search import DECIMALS, SearchSettings, anneal
 
-__all__ = ["Reconstruction", "fidelity_table", "reconstruct_ensemble",
+__all__ = ["Reconstruction", "fidelity_table", "iter_ensemble", "reconstruct_ensemble",
            "reconstruct_from_summaries"]
 
 FLOAT_FORMAT = f"%.{DECIMALS}f"
@@ -174,36 +175,39 @@ def reconstruct_from_summaries(summary: PublishedSummary, *, seed: int,
     return _run(summary, np.random.SeedSequence(seed), settings)
 
 
-def reconstruct_ensemble(summary: PublishedSummary, *, seed: int, k: int, workers: int = 1,
-                         settings: SearchSettings | None = None,
-                         members: list[int] | None = None) -> list[Reconstruction]:
-    """Reconstruct ``k`` cohorts; member ``j`` is seeded by ``SeedSequence(seed).spawn(k)[j]``.
+def iter_ensemble(summary: PublishedSummary, *, seed: int, k: int, workers: int = 1,
+                  settings: SearchSettings | None = None,
+                  members: list[int] | None = None) -> Iterator[tuple[int, Reconstruction]]:
+    """Yield ``(j, reconstruction)`` for ensemble members as they finish, in order.
 
-    Parameters
-    ----------
-    summary, seed, settings
-        As for :func:`reconstruct_from_summaries`.
-    k
-        Ensemble size.
-    workers
-        Processes; results do not depend on it.
-    members
-        Indices (0-based) to compute, default all; used to resume an ensemble.
-
-    Returns
-    -------
-    list of Reconstruction
-        In the order of ``members``.  Raises if two of them coincide.
+    Member ``j`` (0-based) is seeded by ``SeedSequence(seed).spawn(k)[j]``, so results do
+    not depend on ``workers`` or on which members are computed.  ``members`` selects the
+    indices to compute (default all); used to resume an interrupted ensemble.
     """
     settings = settings or SearchSettings()
     spawned = np.random.SeedSequence(seed).spawn(k)
-    children = [spawned[j] for j in (range(k) if members is None else members)]
-    k = len(children)
-    if workers > 1 and k > 1:
-        with ProcessPoolExecutor(max_workers=min(workers, k)) as pool:
-            members = list(pool.map(_run, [summary] * k, children, [settings] * k))
+    todo = list(range(k)) if members is None else list(members)
+    if workers > 1 and len(todo) > 1:
+        with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+            results = pool.map(_run, [summary] * len(todo), [spawned[j] for j in todo],
+                               [settings] * len(todo))
+            yield from zip(todo, results, strict=True)
     else:
-        members = [_run(summary, child, settings) for child in children]
+        for j in todo:
+            yield j, _run(summary, spawned[j], settings)
+
+
+def reconstruct_ensemble(summary: PublishedSummary, *, seed: int, k: int, workers: int = 1,
+                         settings: SearchSettings | None = None) -> list[Reconstruction]:
+    """Reconstruct ``k`` distinct cohorts (see :func:`iter_ensemble` for the seeding).
+
+    Raises
+    ------
+    RuntimeError
+        If two members coincide.
+    """
+    members = [r for _, r in iter_ensemble(summary, seed=seed, k=k, workers=workers,
+                                           settings=settings)]
     texts = [m.csv_text() for m in members]
     if len(set(texts)) != len(texts):
         raise RuntimeError("two ensemble members are identical; use more iterations")

@@ -1,0 +1,96 @@
+"""Command-line behaviour: exit codes, nothing written on bad input, staged outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bridgebayes.cli import main
+from bridgebayes.reconstruct.outputs import write_ensemble
+from bridgebayes.reconstruct.published import load_published
+from bridgebayes.reconstruct.search import SearchSettings
+
+QUICK = SearchSettings(ordering_iterations=3000, iterations=6000, patience=1500)
+
+
+def test_help_lists_the_commands():
+    out = subprocess.run([sys.executable, "-m", "bridgebayes.cli", "--help"], check=True,
+                         capture_output=True, text=True).stdout
+    for command in ("reconstruct", "reference", "validate", "run"):
+        assert command in out
+
+
+def test_bad_published_file_exits_2_and_writes_nothing(tmp_path, capsys):
+    bad = tmp_path / "published.toml"
+    bad.write_text("[arms]\nreference = 'a'\ntreatment = 'a'\n")
+    out = tmp_path / "out" / "cohort.csv"
+    code = main(["reconstruct", str(bad), "--seed", "1", "--out", str(out)])
+    assert code == 2
+    assert "published.toml" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_cohort_exits_2(tmp_path, capsys):
+    bad = tmp_path / "c.csv"
+    bad.write_text("id,arm,followup,death,relapse,agvhd34,cgvhd_sys\nP1,a,-1,,,,\nP2,b,3,,,,\n")
+    code = main(["reference", str(bad), "--arms", "a,b", "--out", str(tmp_path / "ref")])
+    assert code == 2
+    assert "column 'followup'" in capsys.readouterr().err
+    assert not (tmp_path / "ref").exists()
+
+
+def test_run_writes_results_with_spec_hash(repo_root, tmp_path):
+    out = tmp_path / "report"
+    assert main(["--quiet", "run", str(repo_root / "models" / "cao2025.toml"),
+                 "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert len(results["spec"]["sha256"]) == 64
+    assert results["data"]["reconstructed_pseudo_data"] is True
+    assert (out / "tables" / "fidelity.csv").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+def test_validate_accepts_the_seed_spec(repo_root, capsys):
+    assert main(["validate", str(repo_root / "models" / "cao2025.toml")]) == 0
+    assert "valid" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def small_ensemble(tmp_path_factory, repo_root):
+    folder = tmp_path_factory.mktemp("ens")
+    summary = load_published(repo_root / "data" / "cao2025" / "published.toml")
+    table = write_ensemble(summary, folder, seed=11, k=2, workers=1, settings=QUICK,
+                           progress=lambda _: None)
+    return summary, folder, table
+
+
+def test_ensemble_members_are_distinct_and_reported(small_ensemble):
+    _, folder, table = small_ensemble
+    assert len(table) == 2 and table["cohort_sha256"].nunique() == 2
+    assert (folder / "ensemble.csv").is_file()
+    for j in (1, 2):
+        assert (folder / f"member_{j:02d}" / "provenance.json").is_file()
+
+
+def test_ensemble_resumes_without_recomputing_finished_members(small_ensemble):
+    summary, folder, table = small_ensemble
+    first = (folder / "member_01" / "cohort.csv").read_bytes()
+    (folder / "member_02" / "provenance.json").unlink()  # as if killed before finishing
+    messages = []
+    again = write_ensemble(summary, folder, seed=11, k=2, workers=1, settings=QUICK,
+                           progress=messages.append)
+    assert "1 of 2 members already complete; computing 1" in messages[0]
+    assert (folder / "member_01" / "cohort.csv").read_bytes() == first
+    assert list(again["cohort_sha256"]) == list(table["cohort_sha256"])  # same seeds, same data
+
+
+def test_ensemble_refuses_members_from_other_settings(small_ensemble):
+    from bridgebayes.errors import ReconstructionError
+
+    summary, folder, _ = small_ensemble
+    with pytest.raises(ReconstructionError, match="--force"):
+        write_ensemble(summary, folder, seed=12, k=2, workers=1, settings=QUICK,
+                       progress=lambda _: None)

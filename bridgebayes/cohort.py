@@ -189,11 +189,3 @@ def load_cohort(source: str | os.PathLike[str] | pd.DataFrame, *, arms: tuple[st
     cohort = Cohort(table=table, arms=(arms[0], arms[1]), covariates=covariates)
     _warn_weak_arms(cohort)
     return cohort
-
-
-def describe_arms(cohort: Cohort) -> str:
-    """One line ``"reference 'A' (n=9) vs treatment 'B' (n=27)"``."""
-    n = cohort.n_per_arm
-    ref, trt = cohort.arms
-    return f"reference {ref!r} (n={n[ref]}) vs treatment {trt!r} (n={n[trt]})"
-

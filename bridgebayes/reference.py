@@ -32,6 +32,9 @@ __all__ = [
 ]
 
 
+HALF_TOLERANCE = 1e-12
+
+
 def _kmf(time: np.ndarray, event: np.ndarray) -> KaplanMeierFitter:
     return KaplanMeierFitter().fit(np.asarray(time, float), np.asarray(event, int))
 
@@ -61,8 +64,7 @@ def cif_at(time: np.ndarray, cause: np.ndarray, landmark: float, *,
     """
     time = np.asarray(time, float)
     cause = np.asarray(cause, int)
-    table = survival_table_from_events(time, cause > 0)
-    table = table[table.index > 0]
+    table = survival_table_from_events(time, cause > 0)  # rows without events add nothing
     n = table["at_risk"].to_numpy(float)
     d_all = table["observed"].to_numpy(float)
     surv_before = np.concatenate([[1.0], np.cumprod(1.0 - d_all / n)[:-1]])
@@ -85,9 +87,14 @@ def reverse_km_median(time: np.ndarray, died: np.ndarray) -> float:
     """Median follow-up by the reverse Kaplan–Meier method (Schemper & Smith 1996).
 
     Censoring is treated as the event and death as censoring; the median is the
-    first time the reverse-KM curve reaches 0.5 (lifelines' convention).
+    first time the reverse-KM curve is at or below 1/2.  lifelines' own
+    ``median_survival_time_`` misses a curve that is exactly 1/2, because it
+    computes the curve as exp(sum(log(1 - d/n))) and sees 0.5000000000000001;
+    a tolerance of 1e-12 restores the definition.
     """
-    return float(_kmf(time, 1 - np.asarray(died, int)).median_survival_time_)
+    curve = _kmf(time, 1 - np.asarray(died, int)).survival_function_.iloc[:, 0]
+    reached = curve.index[curve.to_numpy() <= 0.5 + HALF_TOLERANCE]
+    return float(reached[0]) if reached.size else float("inf")
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ def reverse_km_median(time: np.ndarray, died: np.ndarray) -> float:
     reverse = 1 - died
     t, e, at_risk = _ordered(time, reverse)
     surv = np.cumprod(np.where(e > 0, 1.0 - 1.0 / at_risk, 1.0))
-    reached = np.flatnonzero((surv <= 0.5) & (e > 0))
+    reached = np.flatnonzero((surv <= 0.5 + 1e-12) & (e > 0))
     return float(t[reached[0]]) if reached.size else math.inf
 
 

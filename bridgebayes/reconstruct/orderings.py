@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from bridgebayes.errors import ReconstructionError
 from bridgebayes.reconstruct.histories import Histories
 from bridgebayes.reconstruct.published import Figure
 
@@ -181,20 +182,25 @@ def _path_order(paths: list[str], rng: np.random.Generator) -> list[str]:
 
 def search_ordering(n: int, figures: tuple[Figure, ...], *, rng: np.random.Generator,
                     iterations: int, attempts: int = 60, early_death: bool = False,
-                    t_start: float = 3.0, t_end: float = 0.01) -> tuple[Ordering, bool]:
+                    censoring: bool = True, t_start: float = 3.0, t_end: float = 0.01
+                    ) -> tuple[Ordering, bool]:
     """Find a token sequence for ``n`` patients whose landmark figures match ``figures``.
 
     The progression figures (PFS, relapse and NRM incidence) are met first by an exact
     depth-first search; annealing then adds the remaining events (deaths after relapse,
     GVHD, further censorings) with the progression figures held fixed.
 
-    With ``early_death``, the ordering must also have a death before any censoring.
+    With ``early_death``, the ordering must also have a death before any censoring;
+    without ``censoring`` (when no patient can be censored before the landmark, the
+    censoring floor being later), it has no censoring token at all.
     Returns the best ordering and whether every figure (and that condition) is met.
     """
     progression = tuple(f for f in figures if f.endpoint in ("pfs", "relapse", "nrm"))
     hard = frozenset(f.key for f in progression)
     best, best_loss = Ordering(n), math.inf
     paths = progression_paths(n, progression) if progression else [""]
+    if not censoring:
+        paths = [p for p in paths if "C" not in p]
     if not paths:
         return best, False
     queue = _path_order(paths, rng)
@@ -205,7 +211,8 @@ def search_ordering(n: int, figures: tuple[Figure, ...], *, rng: np.random.Gener
         locked = hard
         while True:  # figures matched so far are locked, the rest annealed again
             found, loss = _anneal(found, figures, locked, rng=rng, iterations=iterations,
-                                  t_start=t_start, t_end=t_end, early_death=early_death)
+                                  t_start=t_start, t_end=t_end, early_death=early_death,
+                                  censoring=censoring)
             values = found.figures()
             now = frozenset(f.key for f in figures if _matched(values, (f,)))
             if now <= locked or now == frozenset(f.key for f in figures):
@@ -220,7 +227,7 @@ def search_ordering(n: int, figures: tuple[Figure, ...], *, rng: np.random.Gener
 
 def _anneal(start: Ordering, figures: tuple[Figure, ...], hard: frozenset[str], *,
             rng: np.random.Generator, iterations: int, t_start: float, t_end: float,
-            early_death: bool) -> tuple[Ordering, float]:
+            early_death: bool, censoring: bool) -> tuple[Ordering, float]:
     current = start
     cur_loss = _loss(current.figures(), figures, hard)
     if early_death and not current.early_death():
@@ -230,6 +237,8 @@ def _anneal(start: Ordering, figures: tuple[Figure, ...], hard: frozenset[str], 
     temperature = t_start
     for _ in range(iterations):
         candidate = _propose(current, rng)
+        if not censoring and any(kind == "C" for _, kind in candidate.tokens):
+            continue
         values = candidate.figures()
         loss = _loss(values, figures, hard)
         if early_death and not candidate.early_death():
@@ -265,7 +274,9 @@ def assign_times(order: Ordering, *, arm: int, floor: float, landmark: float,
     def fill(lo: float, hi: float, start: int, stop: int) -> None:
         slots = np.arange(math.ceil(lo / grid - 1e-9), math.floor(hi / grid + 1e-9) + 1)
         if stop - start > slots.size:
-            raise ValueError("window too narrow for the tokens to be placed")
+            raise ReconstructionError(
+                f"cannot place {stop - start} events between {lo:g} and {hi:g} months on a "
+                f"{grid:g}-month grid (censoring floor {floor:g}, landmark {landmark:g})")
         picked = np.sort(rng.choice(slots, size=stop - start, replace=False))
         times[start:stop] = picked / round(1 / grid)
 
@@ -291,6 +302,10 @@ def assign_times(order: Ordering, *, arm: int, floor: float, landmark: float,
         else:
             h.followup[p], h.dead[p], ended[p] = t, kind == "D", True
     rest = np.flatnonzero(~ended)
-    slots = np.arange(math.floor(landmark / grid) + 1, math.floor(fu_max / grid) + 1)
+    slots = np.arange(math.floor(landmark / grid + 1e-9) + 1, math.floor(fu_max / grid + 1e-9) + 1)
+    if rest.size > slots.size:
+        raise ReconstructionError(
+            f"cannot give {rest.size} patients distinct follow-up times between the landmark "
+            f"{landmark:g} and the longest follow-up {fu_max:g} on a {grid:g}-month grid")
     h.followup[rest] = rng.choice(slots, size=rest.size, replace=False) / round(1 / grid)
     return h

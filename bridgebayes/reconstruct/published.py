@@ -97,6 +97,8 @@ def _number(path: Path, table: dict, key: str, where: str, *, lo: float, hi: flo
 
 
 def _no_unknown(path: Path, table: dict, allowed: set[str], where: str) -> None:
+    if not isinstance(table, dict):
+        raise _fail(path, where, "a table", table)
     unknown = sorted(set(table) - allowed)
     if unknown:
         raise PublishedSummaryError(
@@ -109,6 +111,8 @@ def _months_between(path: Path, key: str, start: str, end: str) -> float:
         y1, m1 = (int(x) for x in end.split("-"))
     except (AttributeError, ValueError):
         raise _fail(path, key, "year-month strings like '2017-03'", (start, end)) from None
+    if not (1 <= m0 <= 12 and 1 <= m1 <= 12):
+        raise _fail(path, key, "months between 01 and 12", (start, end))
     months = (y1 - y0) * 12 + (m1 - m0)
     if months < 0:
         raise _fail(path, key, "an end after the start", (start, end))

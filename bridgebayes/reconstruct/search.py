@@ -255,7 +255,8 @@ def _phase_one(summary: PublishedSummary, *, rng: np.random.Generator,
         figures = tuple(f for f in summary.figures if f.group == label)
         order, _ = search_ordering(summary.n[label], figures, rng=rng,
                                    iterations=settings.ordering_iterations,
-                                   attempts=settings.ordering_attempts)
+                                   attempts=settings.ordering_attempts,
+                                   censoring=floor < summary.landmark)
         orders.append(order)
     if need_early_death and not any(o.early_death() for o in orders):
         code = int(rng.integers(2))
@@ -263,7 +264,8 @@ def _phase_one(summary: PublishedSummary, *, rng: np.random.Generator,
         figures = tuple(f for f in summary.figures if f.group == label)
         orders[code], _ = search_ordering(summary.n[label], figures, rng=rng,
                                           iterations=settings.ordering_iterations,
-                                          attempts=settings.ordering_attempts, early_death=True)
+                                          attempts=settings.ordering_attempts, early_death=True,
+                                          censoring=floor < summary.landmark)
     pinned = next((code for code, o in enumerate(orders) if o.early_death()), None)
     arms = [assign_times(order, arm=code, floor=floor, landmark=summary.landmark,
                          fu_min=summary.followup["min"], fu_max=summary.followup["max"],

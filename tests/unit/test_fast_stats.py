@@ -157,10 +157,6 @@ def test_reverse_km_median_exact_half_is_the_first_time_at_one_half():
     assert fs.reverse_km_median(time, died) == 4.0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in bridgebayes/reference.py:90: lifelines computes the KM as exp(sum(log(1-d/n))), "
-    "which gives 0.5000000000000001 where the curve is exactly 1/2, so the median jumps to "
-    "the next reverse event (5.0 instead of 4.0) and disagrees with fast_stats"))
 def test_reverse_km_median_exact_half_agrees_with_reference():
     time, died = np.arange(1.0, 8.0), np.array([1, 0, 0, 0, 0, 1, 0])
     assert ref.reverse_km_median(time, died) == fs.reverse_km_median(time, died)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bridgebayes.errors import ReconstructionError
 from bridgebayes.reconstruct import fast_stats as fs
 from bridgebayes.reconstruct.histories import Histories
 from bridgebayes.reconstruct.orderings import (
@@ -162,20 +163,18 @@ def test_unpinned_early_death_is_not_below_the_minimum():
         assert h.followup[0] > 2.29
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in bridgebayes/reconstruct/orderings.py:294: the slots for patients without an end "
-    "token start at math.floor(landmark / grid) + 1, and 2.3 / 0.01 = 229.99999999999997, "
-    "so a follow-up of exactly the landmark (2.3) is drawn, not one in (landmark, fu_max]; "
-    "fill() guards with +-1e-9 but this line does not"))
 def test_patients_without_end_pass_a_decimal_landmark():
-    h = assign_times(Ordering(2), arm=0, floor=2.0, landmark=2.3, fu_min=0.5, fu_max=2.31,
+    h = assign_times(Ordering(2), arm=0, floor=2.0, landmark=2.3, fu_min=0.5, fu_max=2.32,
                      pin_min=False, rng=np.random.default_rng(0))
-    assert np.all(h.followup > 2.3)
+    assert sorted(h.followup) == [2.31, 2.32]  # both slots after the landmark, fu_max included
+    with pytest.raises(ReconstructionError, match="distinct follow-up times"):
+        assign_times(Ordering(2), arm=0, floor=2.0, landmark=2.3, fu_min=0.5, fu_max=2.31,
+                     pin_min=False, rng=np.random.default_rng(0))
 
 
 def test_window_too_narrow_is_an_error():
     order = Ordering(3, [(0, "C"), (1, "D"), (2, "D")])
-    with pytest.raises(ValueError, match="window too narrow"):
+    with pytest.raises(ReconstructionError, match="cannot place"):
         assign_times(order, arm=0, floor=23.99, landmark=24.0, fu_min=1.0, fu_max=50.0,
                      pin_min=False, rng=np.random.default_rng(0))
 
@@ -295,3 +294,13 @@ def test_histories_endpoint_by_hand():
     assert h.endpoint("grfs")[1].tolist() == [1, 1, 1, 0]
     with pytest.raises(KeyError):
         h.endpoint("efs")
+
+
+def test_search_ordering_without_censoring_never_censors():
+    summary = load_published(Path(__file__).resolve().parents[2] / "data" / "cao2025"
+                             / "published.toml")
+    figures = tuple(f for f in summary.figures if f.group == "blinatumomab")
+    order, met = search_ordering(9, figures, rng=np.random.default_rng(3), iterations=2000,
+                                 attempts=3, censoring=False)
+    assert all(kind != "C" for _, kind in order.tokens)
+    assert not met  # GRFS 5/36 needs a censoring before 24 months

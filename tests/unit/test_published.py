@@ -265,11 +265,6 @@ NOT_A_TABLE = [
 ]
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "bug in bridgebayes/reconstruct/published.py:100 (_no_unknown): a key that must be a "
-    "table but holds a number (arms.n = 36, tolerance = 5, survival.os = 5) reaches "
-    "set(table) and raises TypeError: 'int' object is not iterable instead of "
-    "PublishedSummaryError"))
 @pytest.mark.parametrize(("text", "key"), [c[1:] for c in NOT_A_TABLE],
                          ids=[c[0] for c in NOT_A_TABLE])
 def test_scalar_where_a_table_is_expected_is_rejected(tmp_path, text, key):
@@ -278,10 +273,6 @@ def test_scalar_where_a_table_is_expected_is_rejected(tmp_path, text, key):
         load_published(path)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in bridgebayes/reconstruct/published.py:108-109 (_months_between): the month is "
-    "not range-checked, so end = '2023-13' loads (as 2024-01, censoring_floor 10.0) and "
-    "'2023-00' as 2022-12, instead of raising PublishedSummaryError"))
 @pytest.mark.parametrize("bad", ["2023-13", "2023-00"])
 def test_month_out_of_range_is_rejected(tmp_path, bad):
     path = write(tmp_path, variant('end = "2023-03"', f'end = "{bad}"'))

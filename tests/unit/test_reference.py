@@ -76,10 +76,6 @@ def test_tied_hand_example_incidences_and_survival_sum_to_one():
     assert km_at(TIED_TIME, event, 3.0) == pytest.approx(3 / 14, rel=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in bridgebayes/reference.py:65: `table[table.index > 0]` drops the time-0 row of "
-    "survival_table_from_events, so events at time 0 are ignored by cif_at (0.0 instead of "
-    "0.25) while km_at counts them; cohorts forbid time 0, gray_test allows it"))
 def test_cif_at_counts_an_event_at_time_zero():
     time, cause = np.array([0.0, 1.0, 2.0, 3.0]), np.array([1, 2, 0, 1])
     assert km_at(time, (cause > 0).astype(int), 2.5) == pytest.approx(0.5)
@@ -114,10 +110,6 @@ def test_reverse_km_median_on_a_hand_example():
     assert reverse_km_median(time, np.ones(6, int)) == np.inf  # nobody censored
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in bridgebayes/reference.py:90: lifelines' median_survival_time_ sees the KM as "
-    "exp(sum(log(1-d/n))) = 0.5000000000000001 where it is exactly 1/2, so the median "
-    "follow-up is the next reverse event (5.0) instead of the first time at 1/2 (4.0)"))
 def test_reverse_km_median_when_the_curve_is_exactly_one_half():
     # death at 1 censors the reverse curve; then 5/6, 4/6, 3/6 = 1/2 exactly at t=4
     time, died = np.arange(1.0, 8.0), np.array([1, 0, 0, 0, 0, 1, 0])

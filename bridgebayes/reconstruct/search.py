@@ -141,16 +141,6 @@ class _Mover:
         # them in a Kaplan-Meier path must land in that window too, so proposals favour it.
         self.window = (self.floor, max(self.floor, summary.landmark))
 
-    def initial(self, arms: np.ndarray) -> Histories:
-        n = arms.size
-        rng = self.rng
-        grid = np.vectorize(lambda x: x if math.isnan(x) else _grid(x), otypes=[float])
-        fu = grid(rng.uniform(self.floor, self.fu_max, n))
-        dead = rng.random(n) < 0.25
-        relapse = grid(np.where(rng.random(n) < 0.35, fu * rng.uniform(0.1, 0.9, n), np.nan))
-        gvhd = grid(np.where(rng.random(n) < 0.3, fu * rng.uniform(0.05, 0.9, n), np.nan))
-        return Histories(arms.copy(), fu, dead, relapse, gvhd)
-
     def _new_followup(self, dead: bool) -> float:
         u = self.rng.random()  # the extremes are published: give them point masses
         if u < 0.04 and dead:

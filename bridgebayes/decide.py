@@ -77,8 +77,8 @@ def _median_time(surv: np.ndarray, grid: np.ndarray) -> np.ndarray:
 
 
 def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
-           arms: tuple[str, str] = ("reference", "treatment"), endpoint: str = "the endpoint",
-           prior: str = "the chosen", hr_thresholds: Sequence[float] = (1.0, 0.8),
+           arms: tuple[str, str] = ("reference", "treatment"), endpoint: str = "event",
+           prior: str = "chosen", hr_thresholds: Sequence[float] = (1.0, 0.8),
            rope: tuple[float, float] = (0.9, 1.11), landmarks: Sequence[float] = (12.0, 24.0),
            deltas: Sequence[float] = (0.0, 0.10), rmst_tau: float | None = 24.0,
            horizon: float | None = None, ci: float = 0.95) -> Decision:

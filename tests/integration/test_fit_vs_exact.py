@@ -1,0 +1,65 @@
+"""NUTS fits against the exact quadrature oracle (fast subset; the full set is slow)."""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+import pytest
+
+from bridgebayes.endpoints import EndpointData
+from bridgebayes.exact import pem_posterior, weibull_posterior
+from bridgebayes.families import PiecewiseExponentialPH, WeibullPH
+from bridgebayes.fit import fit
+
+
+def simulated(seed: int, n_per_arm: int, *, hr: float, events_in_treatment: bool = True
+              ) -> EndpointData:
+    rng = np.random.default_rng(seed)
+    arm = np.repeat([0, 1], n_per_arm)
+    t = rng.weibull(1.3, arm.size) * 20 / np.where(arm == 1, hr, 1.0) ** (1 / 1.3)
+    c = rng.uniform(6, 40, arm.size)
+    time, event = np.minimum(t, c), (t <= c).astype(int)
+    if not events_in_treatment:
+        event[arm == 1] = 0
+    return EndpointData(name="os", time=time, event=event, arm=arm,
+                        arms=("reference", "treatment"), ids=np.arange(arm.size))
+
+
+def _mcse_sd(draws: np.ndarray) -> float:
+    # ArviZ 0.23's numba path of mcse(method="sd") fails on numpy 2.4 (0-d conversion);
+    # its numpy path computes the same quantity
+    az.Numba.disable_numba()
+    try:
+        return float(az.mcse(draws, method="sd"))
+    finally:
+        az.Numba.enable_numba()
+
+
+CASES = [
+    ("n6-weibull", simulated(1, 6, hr=0.6), "weibull"),
+    ("n6-no-treatment-events-pem", simulated(2, 6, hr=0.6, events_in_treatment=False), "pem"),
+    ("n30-pem", simulated(3, 30, hr=0.7), "pem"),
+]
+
+
+@pytest.mark.parametrize(("data", "family"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_nuts_agrees_with_the_exact_posterior(data, family):
+    sigma = 1.0
+    if family == "weibull":
+        model = WeibullPH(log_hr_sigma=sigma)
+        exact = weibull_posterior(data, log_hr_mu=0.0, log_hr_sigma=sigma)
+    else:
+        model = PiecewiseExponentialPH(log_hr_sigma=sigma, n_intervals=3)
+        cuts = model.data_arrays(data)["cuts"]
+        exact = pem_posterior(data, cuts=cuts, log_hr_mu=0.0, log_hr_sigma=sigma)
+    result = fit(data, model, seed=11)
+    assert result.gate.passed, result.gate.failures()
+    log_hr = result.idata.posterior["log_hr"]
+    mean, sd = float(log_hr.mean()), float(log_hr.std())
+    mcse_mean = float(az.mcse(result.idata, var_names=["log_hr"])["log_hr"])
+    mcse_sd = _mcse_sd(log_hr.to_numpy())
+    tol = max(4 * mcse_mean, 0.05 * exact.log_hr_sd())
+    assert abs(mean - exact.log_hr_mean()) <= tol
+    assert abs(sd - exact.log_hr_sd()) <= max(4 * mcse_sd, 0.05 * exact.log_hr_sd())
+    assert abs(float((log_hr < 0).mean()) - exact.prob_hr_below(1.0)) <= 0.01 + \
+        4 * np.sqrt(exact.prob_hr_below(1.0) * (1 - exact.prob_hr_below(1.0)) / 4000)

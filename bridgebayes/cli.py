@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import math
 import shutil
 import sys
 import tempfile
@@ -26,8 +28,21 @@ def _print(args: argparse.Namespace, text: str) -> None:
         print(text)
 
 
+def _clean(value):
+    """JSON has no NaN or infinity: NaN -> null, ±inf -> "inf"/"-inf"."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if hasattr(value, "item"):  # numpy scalars
+        return _clean(value.item())
+    return value
+
+
 def _json(data: dict) -> str:
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+    return json.dumps(_clean(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
@@ -104,6 +119,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     fidelity = None
     if spec.published is not None:
         fidelity = fidelity_table(cohort, load_published(spec.published))
+    bayes = None
+    if spec.bayes is not None:
+        from bridgebayes.analysis import run_bayes
+
+        logging.getLogger("pymc").setLevel(logging.WARNING)  # our own progress lines instead
+        cache = out.parent / f".{out.name}.posteriors"
+        bayes = run_bayes(spec, cohort, cache=cache, force=args.force,
+                          progress=lambda line: _print(args, line))
     with _staging(out) as tmp:
         (tmp / "tables").mkdir()
         result.landmarks.to_csv(tmp / "tables" / "reference_landmarks.csv", index=False)
@@ -121,10 +144,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 "followup": result.followup,
             },
         }
+        if bayes is not None:
+            bayes.decisions.to_csv(tmp / "tables" / "decisions.csv", index=False)
+            bayes.gates.to_csv(tmp / "tables" / "diagnostics.csv", index=False)
+            (tmp / "posteriors").mkdir()
+            for key, path in bayes.posteriors.items():
+                shutil.copyfile(path, tmp / "posteriors" / f"{key}.nc")
+            results["bayes"] = {
+                "decisions": bayes.decisions.to_dict(orient="records"),
+                "diagnostics": bayes.gates.to_dict(orient="records"),
+                "sentences": bayes.sentences,
+            }
         (tmp / "results.json").write_text(_json(results))
     flag = ("\nNOTE: the cohort is RECONSTRUCTED pseudo-patient data, not the study's "
             "patients.\n" if spec.reconstructed else "\n")
-    _print(args, f"{spec.title}{flag}\n{_format_reference(result)}\n\nWritten: {out}/")
+    text = f"{spec.title}{flag}\n{_format_reference(result)}"
+    if bayes is not None:
+        text += "\n\nBayesian reanalysis\n" + "\n".join(
+            f"- [{key}] {line}" for key, lines in bayes.sentences.items() for line in lines[:1])
+    _print(args, f"{text}\n\nWritten: {out}/")
+    if bayes is not None and not bayes.gates["passed"].all():
+        return EXIT_CHECK_FAILED
     return EXIT_OK
 
 
@@ -173,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a pre-specified analysis (models/<id>.toml)")
     p.add_argument("spec")
     p.add_argument("--out", help="output folder (default reports/<id>)")
+    p.add_argument("--force", action="store_true", help="refit even if cached posteriors match")
     p.set_defaults(func=_cmd_run)
     return parser
 

@@ -17,13 +17,17 @@ from pathlib import Path
 from bridgebayes.errors import SpecError
 from bridgebayes.units import MONTHS_PER
 
-__all__ = ["Spec", "load_spec"]
+__all__ = ["BayesSpec", "Spec", "load_spec"]
 
 SCHEMA = {
     "analysis": {"id": str, "title": str},
     "data": {"cohort": str, "published": str, "time_unit": str, "reconstructed": bool},
     "arms": {"reference": str, "treatment": str},
     "reference": {"landmarks": list},
+    "bayes": {"endpoints": list, "families": list, "priors": list, "hr_thresholds": list,
+              "rope": list, "landmarks": list, "deltas": list, "rmst_tau": float, "seed": int,
+              "n_intervals": int, "chains": int, "draws": int, "tune": int,
+              "target_accept": float},
 }
 REQUIRED = {"analysis": {"id"}, "data": {"cohort"}, "arms": {"reference", "treatment"}}
 
@@ -42,6 +46,27 @@ class Spec:
     reconstructed: bool
     arms: tuple[str, str]
     landmarks: tuple[float, ...]
+    bayes: BayesSpec | None = None
+
+
+@dataclass(frozen=True)
+class BayesSpec:
+    """The ``[bayes]`` section: which models to fit and which decisions to report."""
+
+    endpoints: tuple[str, ...]
+    families: tuple[str, ...]
+    priors: tuple[str, ...]
+    hr_thresholds: tuple[float, ...] = (1.0, 0.8)
+    rope: tuple[float, float] = (0.9, 1.11)
+    landmarks: tuple[float, ...] = (12.0, 24.0)
+    deltas: tuple[float, ...] = (0.0, 0.10)
+    rmst_tau: float = 24.0
+    seed: int = 1
+    n_intervals: int = 4
+    chains: int = 4
+    draws: int = 1000
+    tune: int = 1000
+    target_accept: float = 0.9
 
 
 def _err(path: Path, key: str, expected: str, got: object = "<missing>") -> SpecError:
@@ -62,8 +87,12 @@ def _check_schema(path: Path, doc: dict) -> None:
             if key not in table:
                 raise _err(path, f"{section}.{key}", keys[key].__name__)
         for key, value in table.items():
-            if not isinstance(value, keys[key]) or (keys[key] is str and not value.strip()):
-                raise _err(path, f"{section}.{key}", f"a non-empty {keys[key].__name__}", value)
+            want = keys[key]
+            ok = isinstance(value, want) and not (want is not bool and isinstance(value, bool))
+            ok = ok or (want is float and isinstance(value, int) and not isinstance(value, bool))
+            if not ok or (want is str and not value.strip()):
+                raise _err(path, f"{section}.{key}", f"a non-empty {want.__name__}"
+                           if want is str else f"a {want.__name__}", value)
 
 
 def _existing(path: Path, key: str, relative: str) -> Path:
@@ -113,6 +142,7 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
         raise _err(path, "reference.landmarks", "a non-empty list of positive numbers (months)",
                    landmarks)
     published = data.get("published")
+    bayes = _bayes(path, doc["bayes"]) if "bayes" in doc else None
     return Spec(
         path=path, sha256=hashlib.sha256(raw).hexdigest(), id=analysis["id"],
         title=analysis.get("title", analysis["id"]),
@@ -120,5 +150,56 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
         published=None if published is None else _existing(path, "data.published", published),
         time_unit=unit, reconstructed=data.get("reconstructed", False),
         arms=(arms["reference"], arms["treatment"]),
-        landmarks=tuple(float(x) for x in landmarks),
+        landmarks=tuple(float(x) for x in landmarks), bayes=bayes,
     )
+
+
+def _numbers(path: Path, key: str, values: list, *, positive: bool = False) -> tuple[float, ...]:
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in values) or (
+            positive and not all(x > 0 for x in values)):
+        raise _err(path, key, "a list of numbers" + (" > 0" if positive else ""), values)
+    return tuple(float(x) for x in values)
+
+
+def _bayes(path: Path, table: dict) -> BayesSpec:
+    from bridgebayes.endpoints import ENDPOINTS
+    from bridgebayes.families import FAMILIES
+    from bridgebayes.priors import STRENGTHS, log_hr_prior
+
+    for key in ("endpoints", "families", "priors"):
+        if not table.get(key):
+            raise _err(path, f"bayes.{key}", "a non-empty list")
+    allowed = {"endpoints": sorted(ENDPOINTS), "families": sorted(FAMILIES)}
+    for key, names in allowed.items():
+        bad = [x for x in table[key] if x not in names]
+        if bad:
+            raise _err(path, f"bayes.{key}", f"names from {names}", bad)
+    for name in table["priors"]:
+        kind, _, strength = str(name).partition("-")
+        try:
+            log_hr_prior(kind, strength=strength or "moderate")
+        except SpecError:
+            raise _err(path, "bayes.priors", "neutral, skeptical or enthusiastic, optionally "
+                       f"suffixed -{'/-'.join(STRENGTHS)}", name) from None
+    out = {k: tuple(table[k]) for k in ("endpoints", "families", "priors")}
+    for key in ("hr_thresholds", "landmarks"):
+        if key in table:
+            out[key] = _numbers(path, f"bayes.{key}", table[key], positive=True)
+    if "deltas" in table:
+        out["deltas"] = _numbers(path, "bayes.deltas", table["deltas"])
+    if "rope" in table:
+        rope = _numbers(path, "bayes.rope", table["rope"], positive=True)
+        if len(rope) != 2 or rope[0] >= rope[1]:
+            raise _err(path, "bayes.rope", "[lower, upper] HR bounds with lower < upper", rope)
+        out["rope"] = rope
+    for key in ("seed", "n_intervals", "chains", "draws", "tune"):
+        if key in table:
+            if table[key] < (0 if key == "seed" else 1):
+                raise _err(path, f"bayes.{key}", "a positive integer", table[key])
+            out[key] = table[key]
+    for key, lo, hi in (("rmst_tau", 0.0, 1e4), ("target_accept", 0.5, 0.999)):
+        if key in table:
+            if not lo < table[key] <= hi:
+                raise _err(path, f"bayes.{key}", f"a number in ({lo}, {hi}]", table[key])
+            out[key] = table[key]
+    return BayesSpec(**out)

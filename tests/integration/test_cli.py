@@ -42,15 +42,59 @@ def test_bad_cohort_exits_2(tmp_path, capsys):
     assert not (tmp_path / "ref").exists()
 
 
-def test_run_writes_results_with_spec_hash(repo_root, tmp_path):
+SMALL_BAYES = """
+[bayes]
+endpoints = ["grfs"]
+families = ["weibull"]
+priors = ["skeptical"]
+seed = 3
+draws = 600
+"""
+
+
+def small_spec(repo_root, folder):
+    """The seed spec with a one-fit [bayes] section, beside copies of its data."""
+    text = (repo_root / "models" / "cao2025.toml").read_text()
+    text = text[:text.index("[bayes]")] + SMALL_BAYES
+    (folder / "models").mkdir()
+    data = repo_root / "data" / "cao2025"
+    text = text.replace("../data/cao2025/", f"{data}/")
+    spec = folder / "models" / "cao2025.toml"
+    spec.write_text(text)
+    return spec
+
+
+def test_run_writes_results_caches_posteriors_and_resumes(repo_root, tmp_path, capsys):
+    spec = small_spec(repo_root, tmp_path)
     out = tmp_path / "report"
-    assert main(["--quiet", "run", str(repo_root / "models" / "cao2025.toml"),
-                 "--out", str(out)]) == 0
+    assert main(["--quiet", "run", str(spec), "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     assert len(results["spec"]["sha256"]) == 64
     assert results["data"]["reconstructed_pseudo_data"] is True
     assert (out / "tables" / "fidelity.csv").is_file()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left
+    decisions = results["bayes"]["decisions"]
+    p1 = [r for r in decisions if r["quantity"] == "P(HR < c)" and r["threshold"] == 1.0]
+    assert len(p1) == 1 and 0 < p1[0]["probability"] < 1
+    assert results["bayes"]["diagnostics"][0]["passed"] is True
+    posterior = out / "posteriors" / "grfs__weibull__skeptical.nc"
+    assert posterior.is_file()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == \
+        [".report.posteriors"]  # the cache stays; no staging folder left
+    first = (out / "results.json").read_bytes()
+    capsys.readouterr()
+    assert main(["run", str(spec), "--out", str(out)]) == 0
+    assert "grfs__weibull__skeptical: cached" in capsys.readouterr().out
+    assert (out / "results.json").read_bytes() == first  # same numbers, no refit
+
+
+def test_changed_spec_refits_instead_of_reusing(repo_root, tmp_path, capsys):
+    spec = small_spec(repo_root, tmp_path)
+    out = tmp_path / "report"
+    assert main(["--quiet", "run", str(spec), "--out", str(out)]) == 0
+    spec.write_text(spec.read_text().replace("seed = 3", "seed = 4"))
+    capsys.readouterr()
+    assert main(["run", str(spec), "--out", str(out)]) == 0
+    assert "grfs__weibull__skeptical: fitted" in capsys.readouterr().out
 
 
 def test_validate_accepts_the_seed_spec(repo_root, capsys):

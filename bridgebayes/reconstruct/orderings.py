@@ -62,30 +62,31 @@ class Ordering:
 
     def figures(self) -> dict[str, float]:
         """Landmark OS, PFS, GRFS survival and relapse/NRM cumulative incidence."""
-        at_risk = {"os": self.n, "pfs": self.n, "grfs": self.n}
-        surv = {"os": 1.0, "pfs": 1.0, "grfs": 1.0}
-        out_pfs, out_grfs = set(), set()
-        cif = {"relapse": 0.0, "nrm": 0.0}
+        n_os = n_pfs = n_grfs = self.n  # at risk
+        s_os = s_pfs = s_grfs = 1.0
+        relapse = nrm = 0.0
+        out_pfs: set[int] = set()
+        out_grfs: set[int] = set()
         for p, kind in self.tokens:
-            if kind in ("D", "C"):
-                event = kind == "D"
-                if event:
-                    surv["os"] *= 1.0 - 1.0 / at_risk["os"]
-                at_risk["os"] -= 1
-            if p not in out_pfs and kind in ("R", "D", "C"):
-                event = kind != "C"
-                if event:
-                    cause = "relapse" if kind == "R" else "nrm"
-                    cif[cause] += surv["pfs"] / at_risk["pfs"]
-                    surv["pfs"] *= 1.0 - 1.0 / at_risk["pfs"]
-                at_risk["pfs"] -= 1
+            if kind == "D" or kind == "C":
+                if kind == "D":
+                    s_os *= 1.0 - 1.0 / n_os
+                n_os -= 1
+            if kind != "G" and p not in out_pfs:
+                if kind == "R":
+                    relapse += s_pfs / n_pfs
+                elif kind == "D":
+                    nrm += s_pfs / n_pfs
+                if kind != "C":
+                    s_pfs *= 1.0 - 1.0 / n_pfs
+                n_pfs -= 1
                 out_pfs.add(p)
             if p not in out_grfs:
                 if kind != "C":
-                    surv["grfs"] *= 1.0 - 1.0 / at_risk["grfs"]
-                at_risk["grfs"] -= 1
+                    s_grfs *= 1.0 - 1.0 / n_grfs
+                n_grfs -= 1
                 out_grfs.add(p)
-        return {**surv, **cif}
+        return {"os": s_os, "pfs": s_pfs, "grfs": s_grfs, "relapse": relapse, "nrm": nrm}
 
 
 def _propose(order: Ordering, rng: np.random.Generator) -> Ordering:
@@ -96,6 +97,7 @@ def _propose(order: Ordering, rng: np.random.Generator) -> Ordering:
         k = int(rng.integers(len(tokens)))
         token = tokens.pop(k)
         tokens.insert(int(rng.integers(len(tokens) + 1)), token)
+        p = token[0]
     else:  # add, drop or change one token of one patient
         p = int(rng.integers(new.n))
         kind = ("G", "R", "D", "C")[int(rng.integers(4))] if move else "D"
@@ -108,7 +110,16 @@ def _propose(order: Ordering, rng: np.random.Generator) -> Ordering:
                 if ends:
                     tokens.pop(ends[0])
             tokens.insert(int(rng.integers(len(tokens) + 1)), (p, kind))
-    return new if new.valid() else order
+    return new if _patient_valid(tokens, p) else order  # only patient p's tokens changed
+
+
+def _patient_valid(tokens: list[tuple[int, str]], patient: int) -> bool:
+    """:meth:`Ordering.valid` restricted to one patient."""
+    kinds = [kind for p, kind in tokens if p == patient]
+    if len(set(kinds)) != len(kinds):
+        return False
+    ends = [j for j, kind in enumerate(kinds) if kind in END]
+    return not ends or ends == [len(kinds) - 1]
 
 
 def _loss(values: dict[str, float], figures: tuple[Figure, ...],

@@ -10,6 +10,7 @@ per-arm ones, which always come first.  Moves change one patient at a time
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -44,6 +45,8 @@ class SearchSettings:
         stops early once every required figure is met and ``patience`` iterations
         brought no improvement; a chain that did not converge is reheated from its
         best state up to ``reheats`` times.
+    polish_iterations
+        Phase 3 (pooled figures, best effort) iterations.
     restarts
         Whole searches tried before giving up.
     """
@@ -56,6 +59,7 @@ class SearchSettings:
     restarts: int = 4
     reheats: int = 2
     patience: int = 4_000
+    polish_iterations: int = 5_000
 
 
 class Objective:
@@ -317,5 +321,6 @@ def anneal(summary: PublishedSummary, *, rng: np.random.Generator,
     if objective.required_met(values):  # phase 3: closest pooled figures, the rest held
         required = frozenset(f.key for f in summary.figures if f.required)
         polish = Objective(summary, hard=required)
-        _, histories, values = _run_chain(polish, mover, histories, rng=rng, settings=settings)
+        short = dataclasses.replace(settings, iterations=settings.polish_iterations)
+        _, histories, values = _run_chain(polish, mover, histories, rng=rng, settings=short)
     return histories, values, objective.required_met(values)

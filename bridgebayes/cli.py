@@ -182,7 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
         prog="bridgebayes",
-        description="Bayesian comparative-effectiveness analysis of small survival studies.")
+        description="Bayesian comparative-effectiveness analysis of small survival studies.",
+        epilog="Exit codes: 0 success; 2 bad input (nothing written); 3 results written but "
+               "a check failed (diagnostics gate, or a published figure not reproduced).")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     sub = parser.add_subparsers(dest="command", required=True)
 

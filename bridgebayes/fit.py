@@ -24,7 +24,7 @@ from bridgebayes.diagnostics import Gate, check
 from bridgebayes.endpoints import EndpointData
 from bridgebayes.families import SurvivalFamily, posterior_draws
 
-__all__ = ["Fit", "SamplerSettings", "fit"]
+__all__ = ["Fit", "SamplerSettings", "diagnose", "fit"]
 
 
 @dataclass(frozen=True)
@@ -123,13 +123,13 @@ def fit(data: EndpointData, family: SurvivalFamily, *, seed: int,
     sampler = sampler or SamplerSettings()
     model = family.build_model(data)
     idata = _sample(model, sampler, seed, tune=sampler.tune, target_accept=sampler.target_accept)
-    gate = check(idata, var_names=_checked_vars(idata))
+    gate = diagnose(idata)
     retried = False
     if not gate.passed:
         retried = True
         idata = _sample(model, sampler, seed + 1, tune=sampler.retry_tune,
                         target_accept=sampler.retry_target_accept)
-        gate = check(idata, var_names=_checked_vars(idata))
+        gate = diagnose(idata)
     idata.attrs.update({
         "seed": seed, "retried": int(retried), "gate_passed": int(gate.passed),
         "sampler": json.dumps(dataclasses.asdict(sampler)),
@@ -142,7 +142,8 @@ def fit(data: EndpointData, family: SurvivalFamily, *, seed: int,
     return Fit(idata=idata, family=family, data=data, gate=gate, retried=retried)
 
 
-def _checked_vars(idata: az.InferenceData) -> list[str]:
-    """Free parameters and the decision-relevant deterministics (not per-unit ones)."""
-    return [name for name, var in idata.posterior.data_vars.items()
-            if not any(dim == "unit" for dim in var.dims)]
+def diagnose(idata: az.InferenceData) -> Gate:
+    """The diagnostics gate on the parameters and decision-relevant deterministics
+    (per-unit quantities such as likelihood terms are not gated)."""
+    names = [name for name, var in idata.posterior.data_vars.items() if "unit" not in var.dims]
+    return check(idata, var_names=names)

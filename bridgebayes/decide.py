@@ -81,7 +81,8 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
            prior: str = "chosen", hr_thresholds: Sequence[float] = (1.0, 0.8),
            rope: tuple[float, float] = (0.9, 1.11), landmarks: Sequence[float] = (12.0, 24.0),
            deltas: Sequence[float] = (0.0, 0.10), rmst_tau: float | None = 24.0,
-           horizon: float | None = None, ci: float = 0.95) -> Decision:
+           horizon: float | None = None, ci: float = 0.95,
+           extra: dict[str, np.ndarray] | None = None) -> Decision:
     """Turn posterior draws into decision quantities.
 
     Parameters
@@ -109,6 +110,8 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
         End of the survival-curve grid (default: the largest landmark / tau × 1.5).
     ci
         Mass of the credible intervals (equal-tailed; HDI also given for the HR).
+    extra
+        Further named posterior quantities to summarise (e.g. the Weibull AFT factor).
 
     Returns
     -------
@@ -132,6 +135,8 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
         rows.append(_row("P(HR < c)", None, ci, threshold=c, probability=float(np.mean(hr < c))))
     p_rope = float(np.mean((hr >= rope[0]) & (hr <= rope[1])))
     rows.append(_row(f"P({rope[0]} <= HR <= {rope[1]})", None, ci, probability=p_rope))
+    for name, draws in (extra or {}).items():
+        rows.append(_row(name, np.asarray(draws, float).ravel(), ci))
     med, lo, hi = _interval(hr, ci)
     p1 = float(np.mean(hr < 1))
     sentences = [

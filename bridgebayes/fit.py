@@ -73,6 +73,8 @@ class Fit:
         """Decision quantities (see :func:`bridgebayes.decide.decide`) for this fit."""
         draws = self.draws()
         options.setdefault("endpoint", self.data.name.upper())
+        if "aft_factor" in draws:  # Weibull: time ratio, equal to the ratio of medians
+            options.setdefault("extra", {"AFT factor (ratio of medians)": draws["aft_factor"]})
         return decide(draws["log_hr"], arms=self.data.arms,
                       survival=lambda t, arm: self.family.survival(draws, t, arm), **options)
 

@@ -48,3 +48,7 @@ def test_weibull_matches_weibull_aft_converted_to_ph(leukemia):
     draws = result.draws()
     assert abs(np.median(draws["log_hr"]) - mle) <= 0.5 * draws["log_hr"].std()
     assert abs(np.median(draws["k"]) - shape) <= 0.5 * draws["k"].std()
+    table = result.decide(landmarks=(12.0,)).table
+    aft = table[table["quantity"] == "AFT factor (ratio of medians)"]["estimate"].iloc[0]
+    assert aft == np.median(np.exp(-draws["log_hr"] / draws["k"]))
+    assert aft < 1  # Rx = 1 (placebo) relapses sooner: shorter times

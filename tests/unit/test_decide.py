@@ -102,3 +102,10 @@ def test_hr_only_without_survival():
     d = decide(np.array([-0.1, 0.2, 0.0, -0.5]))
     assert d.curves.empty
     assert set(d.table["quantity"]) == {"HR", "HR (HDI)", "P(HR < c)", "P(0.9 <= HR <= 1.11)"}
+
+
+def test_extra_quantities_are_summarised():
+    aft = np.exp(-LOG_HR / 1.3)
+    d = decide(LOG_HR, extra={"AFT factor (ratio of medians)": aft})
+    row = d.table[d.table["quantity"] == "AFT factor (ratio of medians)"].iloc[0]
+    assert row["estimate"] == pytest.approx(np.median(aft))

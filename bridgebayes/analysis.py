@@ -17,7 +17,7 @@ import pandas as pd
 
 from bridgebayes.cohort import Cohort
 from bridgebayes.families import get_family
-from bridgebayes.fit import Fit, SamplerSettings, diagnose, fit
+from bridgebayes.fit import Fit, SamplerSettings, compare, diagnose, fit
 from bridgebayes.priors import log_hr_prior
 from bridgebayes.spec import Spec
 
@@ -32,6 +32,7 @@ class BayesResult:
     gates: pd.DataFrame
     sentences: dict[str, list[str]]
     posteriors: dict[str, Path]
+    comparison: pd.DataFrame
 
 
 def _family(spec: Spec, name: str, prior_name: str):
@@ -71,7 +72,7 @@ def run_bayes(spec: Spec, cohort: Cohort, *, cache: Path, force: bool = False,
     sampler = SamplerSettings(chains=bayes.chains, draws=bayes.draws, tune=bayes.tune,
                               target_accept=bayes.target_accept)
     combos = [(e, f, p) for e in bayes.endpoints for f in bayes.families for p in bayes.priors]
-    tables, gates, sentences, posteriors = [], [], {}, {}
+    tables, gates, sentences, posteriors, fits = [], [], {}, {}, {}
     for k, (endpoint, family_name, prior_name) in enumerate(combos, start=1):
         key = f"{endpoint}__{family_name}__{prior_name}"
         data = cohort.endpoint(endpoint)
@@ -93,10 +94,27 @@ def run_bayes(spec: Spec, cohort: Cohort, *, cache: Path, force: bool = False,
                                  rmst_tau=bayes.rmst_tau)
         tables.append(decision.table.assign(endpoint=endpoint, family=family_name,
                                             prior=prior_name))
+        loo = result.loo()
         gates.append({"endpoint": endpoint, "family": family_name, "prior": prior_name,
                       "passed": result.gate.passed, "retried": result.retried,
-                      **{r.check: r.value for r in result.gate.checks.itertuples()}})
+                      **{r.check: r.value for r in result.gate.checks.itertuples()},
+                      "elpd_loo": float(loo.elpd_loo), "elpd_loo_se": float(loo.se),
+                      "p_loo": float(loo.p_loo), "max_pareto_k": float(loo.pareto_k.max())})
+        fits[(endpoint, prior_name, family_name)] = result
         sentences[key] = list(decision.sentences)
         posteriors[key] = path
     return BayesResult(pd.concat(tables, ignore_index=True), pd.DataFrame(gates), sentences,
-                       posteriors)
+                       posteriors, _comparisons(fits, bayes))
+
+
+def _comparisons(fits: dict, bayes) -> pd.DataFrame:
+    """PSIS-LOO comparison of the families, per endpoint and prior (stacking weights)."""
+    if len(bayes.families) < 2:
+        return pd.DataFrame()
+    tables = []
+    for endpoint in bayes.endpoints:
+        for prior in bayes.priors:
+            table = compare({f: fits[(endpoint, prior, f)] for f in bayes.families})
+            tables.append(table.rename_axis("family").reset_index()
+                          .assign(endpoint=endpoint, prior=prior))
+    return pd.concat(tables, ignore_index=True)

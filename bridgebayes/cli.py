@@ -147,6 +147,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if bayes is not None:
             bayes.decisions.to_csv(tmp / "tables" / "decisions.csv", index=False)
             bayes.gates.to_csv(tmp / "tables" / "diagnostics.csv", index=False)
+            if not bayes.comparison.empty:
+                bayes.comparison.to_csv(tmp / "tables" / "loo_comparison.csv", index=False)
             (tmp / "posteriors").mkdir()
             for key, path in bayes.posteriors.items():
                 shutil.copyfile(path, tmp / "posteriors" / f"{key}.nc")
@@ -154,6 +156,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 "decisions": bayes.decisions.to_dict(orient="records"),
                 "diagnostics": bayes.gates.to_dict(orient="records"),
                 "sentences": bayes.sentences,
+                "loo_comparison": bayes.comparison.to_dict(orient="records"),
             }
         (tmp / "results.json").write_text(_json(results))
     flag = ("\nNOTE: the cohort is RECONSTRUCTED pseudo-patient data, not the study's "

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pymc as pm
 
 from bridgebayes import provenance
@@ -24,7 +25,7 @@ from bridgebayes.diagnostics import Gate, check
 from bridgebayes.endpoints import EndpointData
 from bridgebayes.families import SurvivalFamily, posterior_draws
 
-__all__ = ["Fit", "SamplerSettings", "diagnose", "fit"]
+__all__ = ["Fit", "SamplerSettings", "compare", "diagnose", "fit"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,10 @@ class Fit:
             options.setdefault("extra", {"AFT factor (ratio of medians)": draws["aft_factor"]})
         return decide(draws["log_hr"], arms=self.data.arms,
                       survival=lambda t, arm: self.family.survival(draws, t, arm), **options)
+
+    def loo(self) -> az.ELPDData:
+        """PSIS-LOO (ArviZ) from the per-patient log-likelihood, with Pareto k per patient."""
+        return az.loo(self.idata, pointwise=True)
 
     def to_netcdf(self, path: str | os.PathLike[str], *, spec_sha256: str | None = None) -> Path:
         """Write the InferenceData atomically; ``spec_sha256`` is stored in its attributes."""
@@ -132,6 +137,7 @@ def fit(data: EndpointData, family: SurvivalFamily, *, seed: int,
         idata = _sample(model, sampler, seed + 1, tune=sampler.retry_tune,
                         target_accept=sampler.retry_target_accept)
         gate = diagnose(idata)
+    _add_log_likelihood(idata, family, data)
     idata.attrs.update({
         "seed": seed, "retried": int(retried), "gate_passed": int(gate.passed),
         "sampler": json.dumps(dataclasses.asdict(sampler)),
@@ -142,6 +148,27 @@ def fit(data: EndpointData, family: SurvivalFamily, *, seed: int,
         "endpoint": data.name, "arms": json.dumps(list(data.arms)),
     })
     return Fit(idata=idata, family=family, data=data, gate=gate, retried=retried)
+
+
+def _add_log_likelihood(idata: az.InferenceData, family: SurvivalFamily,
+                        data: EndpointData) -> None:
+    """Per-patient log-likelihood group (``obs``, dims chain, draw, patient) for LOO."""
+    posterior = idata.posterior
+    n_chain, n_draw = posterior.sizes["chain"], posterior.sizes["draw"]
+    loglik = family.log_likelihood(posterior_draws(idata), data)
+    group = az.from_dict(log_likelihood={"obs": loglik.reshape(n_chain, n_draw, -1)},
+                         dims={"obs": ["patient"]}, coords={"patient": np.asarray(data.ids)})
+    idata.extend(group)
+
+
+def compare(fits: dict[str, Fit]) -> pd.DataFrame:
+    """Compare fits of the same data by PSIS-LOO with stacking weights (``az.compare``).
+
+    Examples
+    --------
+    >>> compare({"pem": pem_fit, "weibull": weibull_fit})  # doctest: +SKIP
+    """
+    return az.compare({name: f.idata for name, f in fits.items()}, ic="loo", method="stacking")
 
 
 def diagnose(idata: az.InferenceData) -> Gate:

@@ -1,0 +1,49 @@
+"""PSIS-LOO from the per-patient log-likelihood group, and family comparison by stacking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bridgebayes.endpoints import EndpointData
+from bridgebayes.families import PiecewiseExponentialPH, WeibullPH, posterior_draws
+from bridgebayes.fit import compare, fit
+
+
+@pytest.fixture(scope="module")
+def fits():
+    rng = np.random.default_rng(8)
+    arm = np.repeat([0, 1], 25)
+    t = rng.weibull(1.5, arm.size) * 18 * np.where(arm == 1, 1.4, 1.0)
+    c = rng.uniform(10, 40, arm.size)
+    data = EndpointData(name="os", time=np.minimum(t, c), event=(t <= c).astype(int), arm=arm,
+                        arms=("ref", "trt"), ids=np.arange(arm.size))
+    return data, {"weibull": fit(data, WeibullPH(), seed=2),
+                  "pem": fit(data, PiecewiseExponentialPH(n_intervals=3), seed=2)}
+
+
+def test_log_likelihood_group_is_the_per_patient_likelihood(fits):
+    data, results = fits
+    for result in results.values():
+        group = result.idata.log_likelihood["obs"]
+        assert group.dims == ("chain", "draw", "patient")
+        direct = result.family.log_likelihood(posterior_draws(result.idata), data)
+        np.testing.assert_allclose(group.values.reshape(direct.shape), direct, rtol=1e-12)
+
+
+def test_loo_is_finite_and_below_in_sample_fit(fits):
+    data, results = fits
+    for name, result in results.items():
+        loo = result.loo()
+        ll = result.idata.log_likelihood["obs"].values.reshape(-1, data.time.size)
+        lppd = np.sum(np.log(np.mean(np.exp(ll), axis=0)))
+        assert np.isfinite(loo.elpd_loo) and loo.elpd_loo <= lppd, name
+        assert 0 < loo.p_loo < 10, name
+        assert loo.pareto_k.shape == (data.time.size,)
+
+
+def test_compare_gives_stacking_weights_summing_to_one(fits):
+    _, results = fits
+    table = compare(results)
+    assert set(table.index) == {"weibull", "pem"}
+    assert table["weight"].sum() == pytest.approx(1.0)

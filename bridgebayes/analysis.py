@@ -8,6 +8,8 @@ interrupted run resumes without refitting what finished.
 
 from __future__ import annotations
 
+import json
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +19,7 @@ import pandas as pd
 
 from bridgebayes.cohort import Cohort
 from bridgebayes.families import get_family
-from bridgebayes.fit import Fit, SamplerSettings, compare, diagnose, fit
+from bridgebayes.fit import Fit, FitWarning, SamplerSettings, compare, diagnose, fit
 from bridgebayes.priors import log_hr_prior
 from bridgebayes.spec import Spec
 
@@ -80,15 +82,19 @@ def run_bayes(spec: Spec, cohort: Cohort, *, cache: Path, force: bool = False,
         path = cache / f"{key}.nc"
         idata = None if force else _cached(path, spec)
         if idata is None:
-            result = fit(data, family, seed=bayes.seed, sampler=sampler)
+            with warnings.catch_warnings():  # guardrail notes are reported below instead
+                warnings.simplefilter("ignore", FitWarning)
+                result = fit(data, family, seed=bayes.seed, sampler=sampler)
             result.to_netcdf(path, spec_sha256=spec.sha256)
             status = "fitted"
         else:
             result = Fit(idata=idata, family=family, data=data, gate=diagnose(idata),
-                         retried=bool(idata.attrs["retried"]))
+                         retried=bool(idata.attrs["retried"]),
+                         notes=tuple(json.loads(idata.attrs.get("notes", "[]"))))
             status = "cached"
         verdict = "pass" if result.gate.passed else "FAIL: " + "; ".join(result.gate.failures())
-        progress(f"[{k}/{len(combos)}] {key}: {status}, diagnostics {verdict}")
+        progress(f"[{k}/{len(combos)}] {key}: {status}, diagnostics {verdict}"
+                 + "".join(f"\n    note: {note}" for note in result.notes))
         decision = result.decide(prior=prior_name, hr_thresholds=bayes.hr_thresholds,
                                  rope=bayes.rope, landmarks=bayes.landmarks, deltas=bayes.deltas,
                                  rmst_tau=bayes.rmst_tau)
@@ -99,7 +105,8 @@ def run_bayes(spec: Spec, cohort: Cohort, *, cache: Path, force: bool = False,
                       "passed": result.gate.passed, "retried": result.retried,
                       **{r.check: r.value for r in result.gate.checks.itertuples()},
                       "elpd_loo": float(loo.elpd_loo), "elpd_loo_se": float(loo.se),
-                      "p_loo": float(loo.p_loo), "max_pareto_k": float(loo.pareto_k.max())})
+                      "p_loo": float(loo.p_loo), "max_pareto_k": float(loo.pareto_k.max()),
+                      "notes": " | ".join(result.notes)})
         fits[(endpoint, prior_name, family_name)] = result
         sentences[key] = list(decision.sentences)
         posteriors[key] = path

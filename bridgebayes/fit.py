@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,17 @@ from bridgebayes.diagnostics import Gate, check
 from bridgebayes.endpoints import EndpointData
 from bridgebayes.families import SurvivalFamily, posterior_draws
 
-__all__ = ["Fit", "SamplerSettings", "compare", "diagnose", "fit"]
+__all__ = ["FEW_EVENTS", "PRIOR_DOMINANCE", "Fit", "FitWarning", "SamplerSettings", "compare",
+           "diagnose", "fit"]
+
+#: An arm with fewer events than this gets a warning.
+FEW_EVENTS = 5
+#: Posterior SD of log HR above this fraction of the prior SD: the prior dominates.
+PRIOR_DOMINANCE = 0.8
+
+
+class FitWarning(UserWarning):
+    """A fit is valid but its answer rests mostly on the prior (small-sample guardrail)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,8 @@ class Fit:
         Diagnostics gate of the final attempt.
     retried
         Whether the automatic retry was needed.
+    notes
+        Small-sample guardrail messages (also emitted as :class:`FitWarning`).
     """
 
     idata: az.InferenceData
@@ -65,6 +78,7 @@ class Fit:
     data: EndpointData
     gate: Gate
     retried: bool
+    notes: tuple[str, ...] = ()
 
     def draws(self) -> dict[str, np.ndarray]:
         """Posterior draws flattened over chains (the families' numpy functions read them)."""
@@ -138,7 +152,11 @@ def fit(data: EndpointData, family: SurvivalFamily, *, seed: int,
                         target_accept=sampler.retry_target_accept)
         gate = diagnose(idata)
     _add_log_likelihood(idata, family, data)
+    notes = guardrails(data, idata, prior_sigma=family.log_hr_sigma)
+    for note in notes:
+        warnings.warn(note, FitWarning, stacklevel=2)
     idata.attrs.update({
+        "notes": json.dumps(list(notes)),
         "seed": seed, "retried": int(retried), "gate_passed": int(gate.passed),
         "sampler": json.dumps(dataclasses.asdict(sampler)),
         "family": json.dumps({"name": family.name, **{
@@ -147,7 +165,23 @@ def fit(data: EndpointData, family: SurvivalFamily, *, seed: int,
         "versions": json.dumps(provenance.versions()),
         "endpoint": data.name, "arms": json.dumps(list(data.arms)),
     })
-    return Fit(idata=idata, family=family, data=data, gate=gate, retried=retried)
+    return Fit(idata=idata, family=family, data=data, gate=gate, retried=retried, notes=notes)
+
+
+def guardrails(data: EndpointData, idata: az.InferenceData, *, prior_sigma: float
+               ) -> tuple[str, ...]:
+    """Warnings for arms with few or no events and for a prior-dominated log HR."""
+    notes = []
+    for code, label in enumerate(data.arms):
+        events = int(np.sum(np.asarray(data.event)[np.asarray(data.arm) == code] > 0))
+        if events < FEW_EVENTS:
+            notes.append(f"{data.name}: arm {label!r} has {events} event(s); its hazard and the "
+                         "hazard ratio rest largely on the priors")
+    ratio = float(idata.posterior["log_hr"].std()) / prior_sigma
+    if ratio > PRIOR_DOMINANCE:
+        notes.append(f"{data.name}: the posterior SD of log HR is {100 * ratio:.0f}% of the "
+                     "prior SD — the data add little; report the prior's influence")
+    return tuple(notes)
 
 
 def _add_log_likelihood(idata: az.InferenceData, family: SurvivalFamily,

@@ -9,7 +9,7 @@ import pytest
 from bridgebayes.endpoints import EndpointData
 from bridgebayes.exact import pem_posterior, weibull_posterior
 from bridgebayes.families import PiecewiseExponentialPH, WeibullPH
-from bridgebayes.fit import fit
+from bridgebayes.fit import FitWarning, fit
 
 
 def simulated(seed: int, n_per_arm: int, *, hr: float, events_in_treatment: bool = True
@@ -52,7 +52,11 @@ def test_nuts_agrees_with_the_exact_posterior(data, family):
         model = PiecewiseExponentialPH(log_hr_sigma=sigma, n_intervals=3)
         cuts = model.data_arrays(data)["cuts"]
         exact = pem_posterior(data, cuts=cuts, log_hr_mu=0.0, log_hr_sigma=sigma)
-    result = fit(data, model, seed=11)
+    if data.event[data.arm == 1].sum() < 5 or data.event[data.arm == 0].sum() < 5:
+        with pytest.warns(FitWarning, match="event"):
+            result = fit(data, model, seed=11)
+    else:
+        result = fit(data, model, seed=11)
     assert result.gate.passed, result.gate.failures()
     log_hr = result.idata.posterior["log_hr"]
     mean, sd = float(log_hr.mean()), float(log_hr.std())
@@ -63,3 +67,13 @@ def test_nuts_agrees_with_the_exact_posterior(data, family):
     assert abs(sd - exact.log_hr_sd()) <= max(4 * mcse_sd, 0.05 * exact.log_hr_sd())
     assert abs(float((log_hr < 0).mean()) - exact.prob_hr_below(1.0)) <= 0.01 + \
         4 * np.sqrt(exact.prob_hr_below(1.0) * (1 - exact.prob_hr_below(1.0)) / 4000)
+
+
+def test_guardrails_flag_an_arm_without_events_and_a_prior_dominated_hr():
+    data = simulated(2, 6, hr=0.6, events_in_treatment=False)
+    with pytest.warns(FitWarning) as record:
+        result = fit(data, WeibullPH(log_hr_sigma=0.3), seed=4)
+    messages = [str(w.message) for w in record]
+    assert any("arm 'treatment' has 0 event(s)" in m for m in messages)
+    assert any("posterior SD of log HR is" in m for m in messages)
+    assert result.notes == tuple(messages)

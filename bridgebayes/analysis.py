@@ -2,8 +2,9 @@
 
 Each posterior is written atomically to ``<cache>/<endpoint>__<family>__<prior>.nc``
 with the spec's SHA-256 in its attributes, as soon as it is fitted.  A re-run reuses a
-cached posterior only if the spec hash matches (a changed spec refits), so an
-interrupted run resumes without refitting what finished.
+cached posterior only if the spec hash and the cache format match (a changed spec,
+or a bridgebayes that stores more with each fit, refits), so an interrupted run
+resumes without refitting what finished.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from bridgebayes.fit import Fit, FitWarning, SamplerSettings, compare, diagnose,
 from bridgebayes.priors import log_hr_prior
 from bridgebayes.spec import Spec
 
-__all__ = ["BayesResult", "run_bayes"]
+__all__ = ["CACHE_FORMAT", "BayesResult", "run_bayes"]
+
+#: Bumped whenever what a fit stores changes, so older cached posteriors are refitted.
+CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,9 @@ def _cached(path: Path, spec: Spec) -> az.InferenceData | None:
     if not path.is_file():
         return None
     idata = az.from_netcdf(str(path))
-    return idata if idata.attrs.get("spec_sha256") == spec.sha256 else None
+    same = (idata.attrs.get("spec_sha256") == spec.sha256
+            and idata.attrs.get("cache_format") == CACHE_FORMAT)
+    return idata if same else None
 
 
 def run_bayes(spec: Spec, cohort: Cohort, *, cache: Path, force: bool = False,
@@ -85,6 +91,7 @@ def run_bayes(spec: Spec, cohort: Cohort, *, cache: Path, force: bool = False,
             with warnings.catch_warnings():  # guardrail notes are reported below instead
                 warnings.simplefilter("ignore", FitWarning)
                 result = fit(data, family, seed=bayes.seed, sampler=sampler)
+            result.idata.attrs["cache_format"] = CACHE_FORMAT
             result.to_netcdf(path, spec_sha256=spec.sha256)
             status = "fitted"
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from simulation import simulate_endpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -13,3 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def repo_root() -> Path:
     """The repository root (data/ and models/ live here)."""
     return ROOT
+
+
+@pytest.fixture(scope="session")
+def simulate():
+    """:func:`simulate_endpoint`, for tests that need simulated two-arm data."""
+    return simulate_endpoint

@@ -44,13 +44,7 @@ class Ordering:
 
     def valid(self) -> bool:
         """Each patient: at most one token of each kind, at most one end, end last."""
-        seen: dict[int, str] = {}
-        for p, kind in self.tokens:
-            mine = seen.get(p, "")
-            if kind in mine or any(e in mine for e in END):
-                return False
-            seen[p] = mine + kind
-        return True
+        return all(_patient_valid(self.tokens, p) for p in {p for p, _ in self.tokens})
 
     def early_death(self) -> bool:
         """Whether some death precedes every censoring (it can then be the shortest

@@ -5,6 +5,7 @@ from __future__ import annotations
 import arviz as az
 import numpy as np
 import pytest
+from simulation import simulate_endpoint
 
 from bridgebayes.endpoints import EndpointData
 from bridgebayes.exact import pem_posterior, weibull_posterior
@@ -14,15 +15,11 @@ from bridgebayes.fit import FitWarning, fit
 
 def simulated(seed: int, n_per_arm: int, *, hr: float, events_in_treatment: bool = True
               ) -> EndpointData:
-    rng = np.random.default_rng(seed)
-    arm = np.repeat([0, 1], n_per_arm)
-    t = rng.weibull(1.3, arm.size) * 20 / np.where(arm == 1, hr, 1.0) ** (1 / 1.3)
-    c = rng.uniform(6, 40, arm.size)
-    time, event = np.minimum(t, c), (t <= c).astype(int)
+    data = simulate_endpoint(seed, n_per_arm, shape=1.3, scale=20.0,
+                             time_ratio=hr ** (-1 / 1.3), censor=(6.0, 40.0))
     if not events_in_treatment:
-        event[arm == 1] = 0
-    return EndpointData(name="os", time=time, event=event, arm=arm,
-                        arms=("reference", "treatment"), ids=np.arange(arm.size))
+        data.event[data.arm == 1] = 0
+    return data
 
 
 def _mcse_sd(draws: np.ndarray) -> float:

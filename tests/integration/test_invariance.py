@@ -8,19 +8,13 @@ import arviz as az
 import numpy as np
 import pytest
 
-from bridgebayes.endpoints import EndpointData
 from bridgebayes.families import PiecewiseExponentialPH, WeibullPH
 from bridgebayes.fit import fit
 
 
 @pytest.fixture(scope="module")
-def data():
-    rng = np.random.default_rng(21)
-    arm = np.repeat([0, 1], 20)
-    t = rng.weibull(1.2, arm.size) * 15 * np.where(arm == 1, 1.6, 1.0)
-    c = rng.uniform(8, 36, arm.size)
-    return EndpointData(name="os", time=np.minimum(t, c), event=(t <= c).astype(int), arm=arm,
-                        arms=("ref", "trt"), ids=np.arange(arm.size))
+def data(simulate):
+    return simulate(21, 20, shape=1.2, scale=15.0, time_ratio=1.6, censor=(8.0, 36.0))
 
 
 def summary(result):

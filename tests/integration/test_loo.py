@@ -5,19 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bridgebayes.endpoints import EndpointData
 from bridgebayes.families import PiecewiseExponentialPH, WeibullPH, posterior_draws
 from bridgebayes.fit import compare, fit
 
 
 @pytest.fixture(scope="module")
-def fits():
-    rng = np.random.default_rng(8)
-    arm = np.repeat([0, 1], 25)
-    t = rng.weibull(1.5, arm.size) * 18 * np.where(arm == 1, 1.4, 1.0)
-    c = rng.uniform(10, 40, arm.size)
-    data = EndpointData(name="os", time=np.minimum(t, c), event=(t <= c).astype(int), arm=arm,
-                        arms=("ref", "trt"), ids=np.arange(arm.size))
+def fits(simulate):
+    data = simulate(8, 25, shape=1.5, scale=18.0, time_ratio=1.4, censor=(10.0, 40.0))
     return data, {"weibull": fit(data, WeibullPH(), seed=2),
                   "pem": fit(data, PiecewiseExponentialPH(n_intervals=3), seed=2)}
 

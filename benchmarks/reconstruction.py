@@ -13,23 +13,24 @@ Every figure is reported with the baseline measured in the same run:
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
-import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from bridgebayes.provenance import versions
 from bridgebayes.reconstruct.outputs import write_ensemble
 from bridgebayes.reconstruct.published import load_published
 from bridgebayes.reconstruct.search import Objective, SearchSettings, anneal
 from bridgebayes.reconstruct.summaries import _cohort_from_table, fidelity_table
 
 ROOT = Path(__file__).resolve().parents[1]
+SECTION = "Reconstruction from published summaries (seed study)"
+
+sys.path.insert(0, str(Path(__file__).parent))
+from results_md import machine_line, write_section  # noqa: E402
 
 
 def _time(fn, repeat: int) -> float:
@@ -65,17 +66,8 @@ def main() -> None:
         ensemble = time.perf_counter() - start
     ok = int(table["required_matched"].sum())
 
-    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
-                         text=True).stdout.strip()
-    v = versions()
-    lines = [
-        "# Benchmark results",
-        "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {v['python']}; "
-        f"numpy {v['numpy']}, lifelines {v['lifelines']}; git {rev}; "
-        f"{time.strftime('%Y-%m-%d')}. Command: `python benchmarks/reconstruction.py`.",
-        "",
-        "## Reconstruction from published summaries (seed study)",
+    table_lines = [
+        machine_line("python benchmarks/reconstruction.py"),
         "",
         "| measure | value | baseline (same run) | ratio |",
         "|---|---|---|---|",
@@ -85,10 +77,9 @@ def main() -> None:
         f"| ensemble of {args.members}, 2 workers | {ensemble:.1f} s ({ok}/{args.members} meet "
         f"every required figure) | {args.members} x one reconstruction = "
         f"{args.members * single:.1f} s | {ensemble / (args.members * single):.2f} |",
-        "",
     ]
-    Path(args.out).write_text("\n".join(lines))
-    print("\n".join(lines))
+    write_section(SECTION, table_lines, Path(args.out))
+    print("\n".join(table_lines))
 
 
 if __name__ == "__main__":

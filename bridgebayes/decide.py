@@ -16,6 +16,8 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
+from bridgebayes.errors import BridgeBayesError
+
 __all__ = ["Decision", "decide"]
 
 #: survival(times, arm) -> array (n_draws, n_times) of S(t) for arm 0 (reference) or 1.
@@ -82,7 +84,9 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
            rope: tuple[float, float] = (0.9, 1.11), landmarks: Sequence[float] = (12.0, 24.0),
            deltas: Sequence[float] = (0.0, 0.10), rmst_tau: float | None = 24.0,
            horizon: float | None = None, ci: float = 0.95,
-           extra: dict[str, np.ndarray] | None = None) -> Decision:
+           extra: dict[str, np.ndarray] | None = None,
+           interval_log_hr: np.ndarray | None = None,
+           interval_cuts: Sequence[float] | None = None) -> Decision:
     """Turn posterior draws into decision quantities.
 
     Parameters
@@ -112,6 +116,14 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
         Mass of the credible intervals (equal-tailed; HDI also given for the HR).
     extra
         Further named posterior quantities to summarise (e.g. the Weibull AFT factor).
+    interval_log_hr
+        Draws of interval-specific log HRs of a non-PH (time-varying) piecewise model,
+        shape ``(n_draws, n_intervals)``, aligned with ``log_hr``; adds one row per interval,
+        ``quantity = "HR (interval a–b months)"`` with the median HR and its interval, and
+        ``probability`` = P(HR < 1) in that interval (``threshold`` 1.0), plus a sentence.
+    interval_cuts
+        Interior cut points (months) of those intervals, ``n_intervals − 1`` increasing
+        values; the first interval starts at 0, the last is open (``"a–inf"``).
 
     Returns
     -------
@@ -137,6 +149,9 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
     rows.append(_row(f"P({rope[0]} <= HR <= {rope[1]})", None, ci, probability=p_rope))
     for name, draws in (extra or {}).items():
         rows.append(_row(name, np.asarray(draws, float).ravel(), ci))
+    interval_rows = [] if interval_log_hr is None else _interval_rows(
+        interval_log_hr, interval_cuts, n_draws=log_hr.size, ci=ci)
+    rows += interval_rows
     med, lo, hi = _interval(hr, ci)
     p1 = float(np.mean(hr < 1))
     sentences = [
@@ -146,6 +161,8 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
         f"probability of a practically negligible difference (HR {rope[0]}–{rope[1]}) "
         f"{100 * p_rope:.0f}%.",
     ]
+    if interval_rows:
+        sentences.append(_interval_sentence(interval_rows, trt, ref))
     curves = pd.DataFrame(columns=["time", "arm", "median", "lower", "upper"])
     if survival is not None:
         end = horizon or 1.5 * max([*landmarks, rmst_tau or 0.0, 1.0])
@@ -196,3 +213,33 @@ def _rmst_rows(survival: SurvivalFn, arms: tuple[str, str], tau: float, ci: floa
             _row(f"RMST({tau:g})", rmst[1], ci, arm=arms[1], threshold=tau),
             _row(f"RMST({tau:g}) difference", rmst[1] - rmst[0], ci,
                  arm=f"{arms[1]} - {arms[0]}", threshold=tau)]
+
+
+def _interval_rows(log_hr: np.ndarray, cuts: Sequence[float] | None, *, n_draws: int,
+                   ci: float) -> list[dict]:
+    """One row per interval of a time-varying effect: HR median/interval and P(HR < 1)."""
+    log_hr = np.asarray(log_hr, float)
+    cuts = np.atleast_1d(np.asarray([] if cuts is None else cuts, float))
+    if log_hr.ndim != 2 or log_hr.shape[0] != n_draws:
+        raise BridgeBayesError(f"interval_log_hr: expected shape (n_draws={n_draws}, "
+                               f"n_intervals), got {log_hr.shape}")
+    if cuts.ndim != 1 or cuts.size != log_hr.shape[1] - 1 or not np.all(np.isfinite(cuts)) or (
+            np.any(cuts <= 0) or np.any(np.diff(cuts) <= 0)):
+        raise BridgeBayesError(f"interval_cuts: expected {log_hr.shape[1] - 1} increasing "
+                               f"finite cut points > 0 (one fewer than intervals), got "
+                               f"{cuts.tolist()}")
+    edges = [0.0, *cuts.tolist(), np.inf]
+    rows = []
+    for j in range(log_hr.shape[1]):
+        label = f"{edges[j]:g}–{edges[j + 1]:g}"
+        rows.append(_row(f"HR (interval {label} months)", np.exp(log_hr[:, j]), ci,
+                         threshold=1.0, probability=float(np.mean(log_hr[:, j] < 0))))
+    return rows
+
+
+def _interval_sentence(rows: list[dict], trt: str, ref: str) -> str:
+    parts = [f"{row['quantity'][len('HR (interval '):-len(' months)')]} months "
+             f"{row['estimate']:.2f} ({row['lower']:.2f} to {row['upper']:.2f}; "
+             f"P(HR < 1) {100 * row['probability']:.0f}%)" for row in rows]
+    return (f"Time-varying hazard ratio of {trt} vs {ref} by interval (median, 95% CrI): "
+            + "; ".join(parts) + ".")

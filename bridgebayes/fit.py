@@ -90,6 +90,9 @@ class Fit:
         options.setdefault("endpoint", self.data.name.upper())
         if "aft_factor" in draws:  # Weibull: time ratio, equal to the ratio of medians
             options.setdefault("extra", {"AFT factor (ratio of medians)": draws["aft_factor"]})
+        if "log_hr_interval" in draws:  # time-varying PEM: one HR per interval
+            options.setdefault("interval_log_hr", draws["log_hr_interval"])
+            options.setdefault("interval_cuts", draws["cuts"])
         return decide(draws["log_hr"], arms=self.data.arms,
                       survival=lambda t, arm: self.family.survival(draws, t, arm), **options)
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import arviz as az
 import numpy as np
 import pytest
 from scipy import stats
 
 from bridgebayes.decide import decide
+from bridgebayes.endpoints import EndpointData
+from bridgebayes.errors import BridgeBayesError
+from bridgebayes.families import PiecewiseExponentialPH
+from bridgebayes.fit import Fit
 
 RNG = np.random.default_rng(20250401)
 N = 20_000
@@ -109,3 +114,90 @@ def test_extra_quantities_are_summarised():
     d = decide(LOG_HR, extra={"AFT factor (ratio of medians)": aft})
     row = d.table[d.table["quantity"] == "AFT factor (ratio of medians)"].iloc[0]
     assert row["estimate"] == pytest.approx(np.median(aft))
+
+
+# Per-interval HRs of a time-varying piecewise model: independent normal draws per interval
+INTERVAL_MU = np.array([-0.6, -0.1, 0.4])
+INTERVAL_SD = np.array([0.3, 0.25, 0.5])
+INTERVAL_LOG_HR = RNG.normal(INTERVAL_MU, INTERVAL_SD, (N, 3))
+INTERVAL_LABELS = ["0–6", "6–12", "12–inf"]
+
+
+@pytest.fixture(scope="module")
+def interval_decision():
+    return decide(LOG_HR, arms=("blina", "CAR-T"), interval_log_hr=INTERVAL_LOG_HR,
+                  interval_cuts=(6.0, 12.0))
+
+
+def test_interval_hrs_match_the_lognormal_closed_form(interval_decision):
+    for j, label in enumerate(INTERVAL_LABELS):
+        quantity = f"HR (interval {label} months)"
+        hr = np.exp(INTERVAL_LOG_HR[:, j])
+        assert value(interval_decision, quantity, "estimate") == np.median(hr)
+        assert (value(interval_decision, quantity, "lower"),
+                value(interval_decision, quantity, "upper")) == \
+            pytest.approx(tuple(np.quantile(hr, [0.025, 0.975])), rel=1e-12)
+        p = value(interval_decision, quantity, "probability")
+        assert p == np.mean(INTERVAL_LOG_HR[:, j] < 0)
+        assert value(interval_decision, quantity, "threshold") == 1.0
+        # closed forms: log HR ~ Normal(mu, sd) -> median exp(mu), P(HR < 1) = Phi(-mu / sd)
+        mu, sd = INTERVAL_MU[j], INTERVAL_SD[j]
+        assert abs(p - stats.norm.cdf(-mu / sd)) < 4 * np.sqrt(p * (1 - p) / N)
+        q_sd = sd * np.sqrt(np.pi / 2 / N)  # asymptotic SD of the sample median of log HR
+        assert abs(np.log(value(interval_decision, quantity, "estimate")) - mu) < 4 * q_sd
+        assert value(interval_decision, quantity, "upper") == pytest.approx(
+            np.exp(mu + stats.norm.ppf(0.975) * sd), rel=0.03)
+
+
+def test_interval_sentence_lists_every_interval(interval_decision):
+    sentence = interval_decision.sentences[-1]
+    assert sentence.startswith("Time-varying hazard ratio of CAR-T vs blina by interval")
+    for j, label in enumerate(INTERVAL_LABELS):
+        hr = np.exp(INTERVAL_LOG_HR[:, j])
+        assert f"{label} months {np.median(hr):.2f} (" in sentence
+        assert f"P(HR < 1) {100 * np.mean(hr < 1):.0f}%" in sentence
+
+
+def test_no_interval_rows_without_interval_draws(decision):
+    assert not decision.table["quantity"].str.startswith("HR (interval").any()
+
+
+@pytest.mark.parametrize(("draws", "cuts", "match"), [
+    (INTERVAL_LOG_HR[:, 0], (6.0, 12.0), "interval_log_hr: expected shape"),
+    (INTERVAL_LOG_HR[:10], (6.0, 12.0), "interval_log_hr: expected shape"),
+    (INTERVAL_LOG_HR, (6.0,), r"interval_cuts: expected 2 increasing"),
+    (INTERVAL_LOG_HR, (12.0, 6.0), r"got \[12.0, 6.0\]"),
+    (INTERVAL_LOG_HR, None, r"interval_cuts: expected 2 .* got \[\]"),
+])
+def test_bad_interval_inputs_are_named(draws, cuts, match):
+    with pytest.raises(BridgeBayesError, match=match):
+        decide(LOG_HR, interval_log_hr=draws, interval_cuts=cuts)
+
+
+def _tv_fit(time_varying: bool) -> Fit:
+    """A Fit built from given draws (no sampling) of a PEM with cuts (6, 12)."""
+    n_chain, n_draw = 2, 500
+    rng = np.random.default_rng(3)
+    posterior = {"log_hr": LOG_HR[: n_chain * n_draw].reshape(n_chain, n_draw),
+                 "lambda": rng.gamma(20.0, 0.03 / 20.0, (n_chain, n_draw, 3))}
+    if time_varying:
+        posterior["log_hr_interval"] = INTERVAL_LOG_HR[: n_chain * n_draw].reshape(
+            n_chain, n_draw, 3)
+    idata = az.from_dict(posterior=posterior, constant_data={"cuts": np.array([6.0, 12.0])},
+                         dims={"lambda": ["interval"], "log_hr_interval": ["interval"]})
+    data = EndpointData("os", np.array([3.0, 8.0, 14.0, 20.0]), np.array([1, 1, 0, 1]),
+                        np.array([0, 1, 0, 1]), ("blina", "CAR-T"), np.arange(4))
+    family = PiecewiseExponentialPH(cuts=(6.0, 12.0), time_varying=time_varying)
+    return Fit(idata=idata, family=family, data=data, gate=None, retried=False)
+
+
+def test_fit_decide_reports_interval_hrs_of_a_time_varying_pem():
+    result = _tv_fit(time_varying=True)
+    table = result.decide(prior="neutral").table
+    rows = table[table["quantity"].str.startswith("HR (interval")]
+    assert rows["quantity"].tolist() == [f"HR (interval {lab} months)" for lab in INTERVAL_LABELS]
+    draws = INTERVAL_LOG_HR[:1000]
+    np.testing.assert_allclose(rows["estimate"], np.median(np.exp(draws), axis=0), rtol=1e-12)
+    np.testing.assert_allclose(rows["probability"], np.mean(draws < 0, axis=0), rtol=1e-12)
+    assert not _tv_fit(time_varying=False).decide().table["quantity"].str.startswith(
+        "HR (interval").any()

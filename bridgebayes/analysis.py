@@ -10,13 +10,16 @@ resumes without refitting what finished.
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import arviz as az
+import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from bridgebayes.cohort import Cohort
 from bridgebayes.families import get_family
@@ -32,13 +35,39 @@ CACHE_FORMAT = 2
 
 @dataclass(frozen=True)
 class BayesResult:
-    """Decision tables and gates of every fitted combination."""
+    """Decision tables, gates and what the figures need, for every fitted combination.
+
+    Combinations are keyed ``"<endpoint>__<family>__<prior>"`` in fitting order.
+
+    Attributes
+    ----------
+    decisions
+        Decision tables (:attr:`bridgebayes.decide.Decision.table`) with ``endpoint,
+        family, prior`` columns.
+    gates
+        One row per combination: gate verdict, checks, LOO summary, guardrail notes.
+    sentences
+        Plain-language sentences per combination.
+    posteriors
+        Cached NetCDF file per combination.
+    comparison
+        PSIS-LOO comparison of the families per endpoint and prior (empty with one family).
+    curves
+        Posterior survival per arm (``Decision.curves``) with ``endpoint, family, prior``.
+    log_hr
+        Posterior draws of the log HR per combination (chains flattened).
+    sampler
+        The NUTS settings used.
+    """
 
     decisions: pd.DataFrame
     gates: pd.DataFrame
     sentences: dict[str, list[str]]
     posteriors: dict[str, Path]
     comparison: pd.DataFrame
+    curves: pd.DataFrame = field(default_factory=pd.DataFrame)
+    log_hr: dict[str, np.ndarray] = field(default_factory=dict)
+    sampler: SamplerSettings = field(default_factory=SamplerSettings)
 
 
 def _family(spec: Spec, name: str, prior_name: str):
@@ -60,7 +89,7 @@ def _cached(path: Path, spec: Spec) -> az.InferenceData | None:
 
 
 def run_bayes(spec: Spec, cohort: Cohort, *, cache: Path, force: bool = False,
-              progress: Callable[[str], None] = print) -> BayesResult:
+              progress: Callable[[str], None] = print, bar: bool = False) -> BayesResult:
     """Fit every endpoint × family × prior of ``spec.bayes`` and collect decisions.
 
     Parameters
@@ -75,14 +104,20 @@ def run_bayes(spec: Spec, cohort: Cohort, *, cache: Path, force: bool = False,
         Refit even when a valid cached posterior exists.
     progress
         Called with one line per fit.
+    bar
+        Show a progress bar (tqdm) on standard error while fitting, if it is a terminal.
     """
     bayes = spec.bayes
     sampler = SamplerSettings(chains=bayes.chains, draws=bayes.draws, tune=bayes.tune,
                               target_accept=bayes.target_accept)
     combos = [(e, f, p) for e in bayes.endpoints for f in bayes.families for p in bayes.priors]
     tables, gates, sentences, posteriors, fits = [], [], {}, {}, {}
+    curves, log_hr = [], {}
+    meter = tqdm(total=len(combos), file=sys.stderr, unit="fit", disable=None if bar else True,
+                 leave=False, dynamic_ncols=True)
     for k, (endpoint, family_name, prior_name) in enumerate(combos, start=1):
         key = f"{endpoint}__{family_name}__{prior_name}"
+        meter.set_postfix_str(key, refresh=True)
         data = cohort.endpoint(endpoint)
         family = _family(spec, family_name, prior_name)
         path = cache / f"{key}.nc"
@@ -99,6 +134,7 @@ def run_bayes(spec: Spec, cohort: Cohort, *, cache: Path, force: bool = False,
                          retried=bool(idata.attrs["retried"]),
                          notes=tuple(json.loads(idata.attrs.get("notes", "[]"))))
             status = "cached"
+        meter.update()
         verdict = "pass" if result.gate.passed else "FAIL: " + "; ".join(result.gate.failures())
         progress(f"[{k}/{len(combos)}] {key}: {status}, diagnostics {verdict}"
                  + "".join(f"\n    note: {note}" for note in result.notes))
@@ -107,6 +143,9 @@ def run_bayes(spec: Spec, cohort: Cohort, *, cache: Path, force: bool = False,
                                  rmst_tau=bayes.rmst_tau)
         tables.append(decision.table.assign(endpoint=endpoint, family=family_name,
                                             prior=prior_name))
+        curves.append(decision.curves.assign(endpoint=endpoint, family=family_name,
+                                             prior=prior_name))
+        log_hr[key] = np.asarray(result.draws()["log_hr"], float).ravel()
         loo = result.loo()
         gates.append({"endpoint": endpoint, "family": family_name, "prior": prior_name,
                       "passed": result.gate.passed, "retried": result.retried,
@@ -117,8 +156,11 @@ def run_bayes(spec: Spec, cohort: Cohort, *, cache: Path, force: bool = False,
         fits[(endpoint, prior_name, family_name)] = result
         sentences[key] = list(decision.sentences)
         posteriors[key] = path
+    meter.close()
     return BayesResult(pd.concat(tables, ignore_index=True), pd.DataFrame(gates), sentences,
-                       posteriors, _comparisons(fits, bayes))
+                       posteriors, _comparisons(fits, bayes),
+                       curves=pd.concat(curves, ignore_index=True), log_hr=log_hr,
+                       sampler=sampler)
 
 
 def _comparisons(fits: dict, bayes) -> pd.DataFrame:

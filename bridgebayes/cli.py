@@ -105,11 +105,15 @@ class _staging:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from bridgebayes import provenance
     from bridgebayes.cohort import load_cohort
+    from bridgebayes.endpoints import COMPETING_RISKS
     from bridgebayes.reconstruct.published import load_published
     from bridgebayes.reconstruct.summaries import fidelity_table
     from bridgebayes.reference import reference_analysis
+    from bridgebayes.report import CompetingRisksInput, build_report
     from bridgebayes.spec import load_spec
 
     spec = load_spec(args.spec)
@@ -125,9 +129,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         logging.getLogger("pymc").setLevel(logging.WARNING)  # our own progress lines instead
         cache = out.parent / f".{out.name}.posteriors"
-        bayes = run_bayes(spec, cohort, cache=cache, force=args.force,
-                          progress=lambda line: _print(args, line))
-    with _staging(out) as tmp:
+        quiet = getattr(args, "quiet", False)
+        bayes = run_bayes(spec, cohort, cache=cache, force=args.force, bar=not quiet,
+                          progress=lambda line: None if quiet else tqdm.write(line))
+    with _staging(out) as tmp:  # everything, report included, appears at once or not at all
         (tmp / "tables").mkdir()
         result.landmarks.to_csv(tmp / "tables" / "reference_landmarks.csv", index=False)
         result.tests.to_csv(tmp / "tables" / "reference_tests.csv", index=False)
@@ -159,6 +164,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 "loo_comparison": bayes.comparison.to_dict(orient="records"),
             }
         (tmp / "results.json").write_text(_json(results))
+        build_report(spec=spec, cohort=cohort, reference=result, bayes=bayes, fidelity=fidelity,
+                     competing=CompetingRisksInput(next(iter(COMPETING_RISKS)))).write(tmp)
     flag = ("\nNOTE: the cohort is RECONSTRUCTED pseudo-patient data, not the study's "
             "patients.\n" if spec.reconstructed else "\n")
     text = f"{spec.title}{flag}\n{_format_reference(result)}"

@@ -17,7 +17,8 @@ cgvhd_sys      no*      time to chronic GVHD needing systemic therapy; blank if 
 (*) the column must be present; its cells may be blank.  Times are in
 ``time_unit`` (months by default) and are converted to months.  Optional safety
 columns: ``anc_engraftment_day`` and ``plt_engraftment_day`` (days from transplant,
-blank = not engrafted), and 0/1 flags ``agvhd24`` (grade II-IV acute GVHD),
+blank = not engrafted; not after last follow-up, with one day of tolerance for the
+rounding of follow-up), and 0/1 flags ``agvhd24`` (grade II-IV acute GVHD),
 ``cgvhd`` (any chronic GVHD) and ``infection_<type>``.  Any other column must be
 declared as a covariate.  Endpoint definitions are in :mod:`bridgebayes.endpoints`.
 """
@@ -37,7 +38,7 @@ from bridgebayes import validation as v
 from bridgebayes.endpoints import ENDPOINTS, EVENT_COLUMNS, EndpointData, derive
 from bridgebayes.errors import CohortError
 from bridgebayes.io import atomic_write_text
-from bridgebayes.units import to_months
+from bridgebayes.units import DAYS_PER_MONTH, to_months
 
 __all__ = [
     "REQUIRED_COLUMNS",
@@ -52,6 +53,8 @@ REQUIRED_COLUMNS = ("id", "arm", "followup", *EVENT_COLUMNS)
 SAFETY_DAY_COLUMNS = ("anc_engraftment_day", "plt_engraftment_day")
 SAFETY_FLAG_COLUMNS = ("agvhd24", "cgvhd")
 INFECTION_PREFIX = "infection_"
+#: An engraftment day may exceed last follow-up (converted to days) by this much: rounding.
+ENGRAFTMENT_TOLERANCE_DAYS = 1.0
 
 
 class CohortWarning(UserWarning):
@@ -108,6 +111,19 @@ def _check_histories(table: pd.DataFrame, ids: list) -> None:
         v.raise_if_any(times > follow, column=column,
                        problem="event after last follow-up (follow-up shorter than the event time)",
                        ids=ids, values=list(zip(times, follow, strict=True)))
+
+
+def _check_engraftment(table: pd.DataFrame, ids: list) -> None:
+    follow = table["followup"].to_numpy(dtype=float) * DAYS_PER_MONTH
+    for column in SAFETY_DAY_COLUMNS:
+        if column not in table.columns:
+            continue
+        day = table[column].to_numpy(dtype=float)  # NaN (not engrafted) compares False
+        v.raise_if_any(day > follow + ENGRAFTMENT_TOLERANCE_DAYS, column=column,
+                       problem="engraftment after last follow-up", ids=ids,
+                       values=[(float(d), round(float(f), 1))
+                               for d, f in zip(day, follow, strict=True)],
+                       hint="Values are (engraftment day, follow-up in days)")
 
 
 def _warn_weak_arms(cohort: Cohort) -> None:
@@ -184,6 +200,7 @@ def load_cohort(source: str | os.PathLike[str] | pd.DataFrame, *, arms: tuple[st
             table[column] = v.parse_time(frame[column], column=column, ids=id_list, required=False)
         elif column in flags or column.startswith(INFECTION_PREFIX):
             table[column] = v.parse_flag(frame[column], column=column, ids=id_list)
+    _check_engraftment(table, id_list)
     for name, values in v.parse_covariates(frame, covariates, id_list).items():
         table[name] = values
     cohort = Cohort(table=table, arms=(arms[0], arms[1]), covariates=covariates)

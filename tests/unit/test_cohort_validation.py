@@ -118,6 +118,9 @@ CASES = [
      r"column 'cgvhd': indicator must be 0, 1, true or false"),
     ("engraftment-negative", with_column("anc_engraftment_day", {0: "-4"}, "14"), {},
      r"column 'anc_engraftment_day': time must be > 0"),
+    ("engraftment-after-followup", with_column("plt_engraftment_day", {4: "169"}, "14"), {},
+     r"column 'plt_engraftment_day': engraftment after last follow-up in 1 row, e.g. id=P5 "
+     r"\(value \(169.0, 167.4\)\)\. Values are \(engraftment day, follow-up in days\)"),
     ("many-offenders-counted",
      csv_text([f"Q{i},blina,-1,,,," for i in range(8)] + VALID_ROWS[3:]), {},
      r"column 'followup': time must be > 0 .* in 8 rows, e.g. id=Q0 .* and 3 more"),

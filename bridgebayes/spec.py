@@ -9,6 +9,7 @@ expected.  The spec's SHA-256 is stored with every result.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tomllib
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ __all__ = ["BayesSpec", "Spec", "load_spec"]
 
 SCHEMA = {
     "analysis": {"id": str, "title": str},
-    "data": {"cohort": str, "published": str, "time_unit": str, "reconstructed": bool},
+    "data": {"cohort": str, "published": str, "time_unit": str, "reconstructed": bool,
+             "ensemble": str},
     "arms": {"reference": str, "treatment": str},
     "reference": {"landmarks": list},
     "bayes": {"endpoints": list, "families": list, "priors": list, "hr_thresholds": list,
@@ -47,6 +49,8 @@ class Spec:
     arms: tuple[str, str]
     landmarks: tuple[float, ...]
     bayes: BayesSpec | None = None
+    #: cohort CSVs of the reconstruction ensemble (``data.ensemble``), in member order
+    ensemble: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,40 @@ def _existing(path: Path, key: str, relative: str) -> Path:
     return target
 
 
+def _ensemble(path: Path, relative: str) -> tuple[Path, ...]:
+    """Member cohorts of an ensemble folder written by ``bridgebayes reconstruct --ensemble``.
+
+    A member is ``member_XX/cohort.csv`` with its ``provenance.json`` (written last, so its
+    absence marks an interrupted member) recording that every required figure was matched.
+    """
+    folder = (path.parent / relative).resolve()
+    key = "data.ensemble"
+    if not folder.is_dir():
+        raise _err(path, key, "an existing folder (relative to the spec)", relative)
+    members = sorted((p for p in folder.glob("member_*") if p.is_dir()),
+                     key=lambda p: (len(p.name), p.name))  # member_100 after member_99
+    if not members:
+        raise _err(path, key, "a folder of ensemble members member_XX/ (from `bridgebayes "
+                   "reconstruct --ensemble K --out FOLDER`)", f"{relative} with no member_*")
+    incomplete = [m.name for m in members
+                  if not ((m / "cohort.csv").is_file() and (m / "provenance.json").is_file())]
+    if incomplete:
+        raise _err(path, key, "complete members (cohort.csv and provenance.json; re-run the "
+                   "reconstruct command to finish them)", f"incomplete {incomplete}")
+    failed = []
+    for member in members:
+        try:
+            record = json.loads((member / "provenance.json").read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            record = None
+        if not isinstance(record, dict) or record.get("converged") is not True:
+            failed.append(member.name)
+    if failed:
+        raise _err(path, key, "members that reproduce every required published figure "
+                   "(provenance.json: converged = true)", f"not converged {failed}")
+    return tuple(m / "cohort.csv" for m in members)
+
+
 def load_spec(path: str | os.PathLike[str]) -> Spec:
     """Load and validate a spec file; nothing is computed.
 
@@ -142,6 +180,7 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
         raise _err(path, "reference.landmarks", "a non-empty list of positive numbers (months)",
                    landmarks)
     published = data.get("published")
+    ensemble = data.get("ensemble")
     bayes = _bayes(path, doc["bayes"]) if "bayes" in doc else None
     return Spec(
         path=path, sha256=hashlib.sha256(raw).hexdigest(), id=analysis["id"],
@@ -151,6 +190,7 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
         time_unit=unit, reconstructed=data.get("reconstructed", False),
         arms=(arms["reference"], arms["treatment"]),
         landmarks=tuple(float(x) for x in landmarks), bayes=bayes,
+        ensemble=() if ensemble is None else _ensemble(path, ensemble),
     )
 
 

@@ -81,3 +81,70 @@ def test_the_seed_spec_is_valid(repo_root):
     assert spec.arms == ("blinatumomab", "CAR-T")
     assert spec.bayes.priors == ("neutral", "skeptical", "enthusiastic")
     assert len(spec.sha256) == 64
+
+
+# --- [data] ensemble: the folder of reconstruction-ensemble members --------------------------
+
+def _with_ensemble(spec_text: str, folder) -> str:
+    text = re.sub(r'ensemble = ".*"\n', "", spec_text)
+    return text.replace("[data]\n", f'[data]\nensemble = "{folder}"\n', 1)
+
+
+def _member(folder, j: int, *, converged: bool = True, provenance: bool = True):
+    member = folder / f"member_{j:02d}"
+    member.mkdir(parents=True)
+    (member / "cohort.csv").write_text("id\n")  # the spec checks presence, not contents
+    if provenance:
+        (member / "provenance.json").write_text(f'{{"converged": {str(converged).lower()}}}\n')
+    return member
+
+
+def test_ensemble_members_are_listed_in_order(tmp_path, spec_text):
+    folder = tmp_path / "ens"
+    for j in (2, 1, 100, 10):
+        _member(folder, j)
+    (folder / "ensemble.csv").write_text("member\n")  # other files are ignored
+    spec = load_spec(write(tmp_path, _with_ensemble(spec_text, folder)))
+    order = (1, 2, 10, 100)
+    assert spec.ensemble == tuple(folder / f"member_{j:02d}" / "cohort.csv" for j in order)
+
+
+def test_ensemble_is_optional(tmp_path, spec_text):
+    spec = load_spec(write(tmp_path, re.sub(r'ensemble = ".*"\n', "", spec_text)))
+    assert spec.ensemble == ()
+
+
+def test_ensemble_relative_to_the_spec(tmp_path, spec_text):
+    _member(tmp_path / "ens", 1)
+    spec = load_spec(write(tmp_path, _with_ensemble(spec_text, "ens")))
+    assert spec.ensemble == ((tmp_path / "ens" / "member_01" / "cohort.csv").resolve(),)
+
+
+@pytest.mark.parametrize("make, pattern", [
+    (lambda f: None, r"'data\.ensemble': expected an existing folder \(relative to the spec\), "
+                     r"got '.*nope'"),
+    (lambda f: f.mkdir(), r"'data\.ensemble': expected a folder of ensemble members member_XX/"
+                          r".*with no member_\*"),
+    (lambda f: (f.mkdir(), (f / "cohort.csv").write_text("id\n")), r"with no member_\*"),
+    (lambda f: (_member(f, 1), _member(f, 2, provenance=False)),
+     r"'data\.ensemble': expected complete members .*got \"incomplete \['member_02'\]\""),
+    (lambda f: (_member(f, 1), _member(f, 3, converged=False)),
+     r"'data\.ensemble': expected members that reproduce every required published figure"
+     r".*not converged \['member_03'\]"),
+    (lambda f: (_member(f, 1), (_member(f, 2) / "provenance.json").write_text("[1")),
+     r"not converged \['member_02'\]"),
+], ids=["missing-folder", "empty-folder", "no-members", "incomplete-member", "not-converged",
+        "provenance-not-json"])
+def test_bad_ensemble_folder_is_rejected(tmp_path, spec_text, make, pattern):
+    folder = tmp_path / "nope"
+    make(folder)
+    path = write(tmp_path, _with_ensemble(spec_text, folder))
+    with pytest.raises(SpecError, match=pattern) as info:
+        load_spec(path)
+    assert str(path) in str(info.value)
+
+
+def test_ensemble_must_be_a_string(tmp_path, spec_text):
+    text = re.sub(r'ensemble = ".*"\n', "", spec_text).replace("[data]\n", "[data]\nensemble = 3\n")
+    with pytest.raises(SpecError, match=r"'data\.ensemble': expected a non-empty str, got 3"):
+        load_spec(write(tmp_path, text))

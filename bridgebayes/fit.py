@@ -18,13 +18,13 @@ from pathlib import Path
 import arviz as az
 import numpy as np
 import pandas as pd
-import pymc as pm
 
-from bridgebayes import provenance
+from bridgebayes import provenance, samplers
 from bridgebayes.decide import Decision, decide
 from bridgebayes.diagnostics import Gate, check
 from bridgebayes.endpoints import EndpointData
 from bridgebayes.families import SurvivalFamily, posterior_draws
+from bridgebayes.samplers import BACKENDS, check_backend
 
 __all__ = ["FEW_EVENTS", "PRIOR_DOMINANCE", "Fit", "FitWarning", "SamplerSettings", "compare",
            "diagnose", "fit"]
@@ -41,7 +41,12 @@ class FitWarning(UserWarning):
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """NUTS settings (PyMC's sampler), and those of the one automatic retry."""
+    """NUTS settings, and those of the one automatic retry.
+
+    ``backend``: ``"nutpie"`` (default, chosen by benchmark: compiled once per model
+    structure and reused for refits, see :mod:`bridgebayes.samplers`) or ``"pymc"``
+    (``pm.sample``, compiled on every fit).  A bad name raises :class:`BridgeBayesError`.
+    """
 
     chains: int = 4
     draws: int = 1000
@@ -50,6 +55,10 @@ class SamplerSettings:
     retry_tune: int = 3000
     retry_target_accept: float = 0.99
     cores: int = 1
+    backend: str = BACKENDS[0]
+
+    def __post_init__(self) -> None:
+        check_backend(self.backend)
 
 
 @dataclass(frozen=True)
@@ -112,11 +121,11 @@ class Fit:
         return path
 
 
-def _sample(model: pm.Model, settings: SamplerSettings, seed: int, *, tune: int,
-            target_accept: float) -> az.InferenceData:
-    return pm.sample(model=model, draws=settings.draws, tune=tune, chains=settings.chains,
-                     cores=settings.cores, target_accept=target_accept, random_seed=seed,
-                     progressbar=False, compute_convergence_checks=False)
+def _sample(data: EndpointData, family: SurvivalFamily, settings: SamplerSettings, seed: int,
+            *, tune: int, target_accept: float) -> az.InferenceData:
+    return samplers.sample(data, family, backend=settings.backend, seed=seed,
+                           draws=settings.draws, tune=tune, chains=settings.chains,
+                           cores=settings.cores, target_accept=target_accept)
 
 
 def fit(data: EndpointData, family: SurvivalFamily, *, seed: int,
@@ -132,7 +141,8 @@ def fit(data: EndpointData, family: SurvivalFamily, *, seed: int,
     seed
         Random seed: the same seed, data, settings and versions give identical draws.
     sampler
-        NUTS settings.
+        NUTS settings, including the backend (default nutpie: a refit of the same model
+        structure — another endpoint, prior or simulated trial — reuses the compiled model).
 
     Returns
     -------
@@ -145,13 +155,13 @@ def fit(data: EndpointData, family: SurvivalFamily, *, seed: int,
     >>> result.gate.passed, result.decide().summary()  # doctest: +SKIP
     """
     sampler = sampler or SamplerSettings()
-    model = family.build_model(data)
-    idata = _sample(model, sampler, seed, tune=sampler.tune, target_accept=sampler.target_accept)
+    idata = _sample(data, family, sampler, seed, tune=sampler.tune,
+                    target_accept=sampler.target_accept)
     gate = diagnose(idata)
     retried = False
     if not gate.passed:
         retried = True
-        idata = _sample(model, sampler, seed + 1, tune=sampler.retry_tune,
+        idata = _sample(data, family, sampler, seed + 1, tune=sampler.retry_tune,
                         target_accept=sampler.retry_target_accept)
         gate = diagnose(idata)
     _add_log_likelihood(idata, family, data)

@@ -50,8 +50,10 @@ class SurvivalFamily(ABC):
 
     Notes
     -----
-    Every data-dependent array is a ``pm.Data`` container, so :meth:`set_data` refits new
-    data of the same shape without recompiling.  A *unit* (dim ``unit``) is a likelihood
+    Every data-dependent array, and the log-HR prior's ``mu``/``sigma`` (data
+    ``log_hr_prior_mu``/``log_hr_prior_sigma``, see :meth:`prior_arrays`), is a ``pm.Data``
+    container, so :meth:`set_data` refits new data of the same shape, or the same model
+    under another named prior, without recompiling.  A *unit* (dim ``unit``) is a likelihood
     row: a patient, or an arm for arm-only piecewise-exponential models.  The likelihood
     is the ``pm.Potential`` ``loglik`` (dim ``unit``); per-patient values for LOO come
     from :meth:`log_likelihood`.  Variables: ``log_hr``, ``hr``, ``beta`` + the family's.
@@ -63,6 +65,9 @@ class SurvivalFamily(ABC):
         "arm": ("unit",), "time": ("unit",), "event": ("unit",),
         "covariates": ("unit", "covariate"), "covariate_center": ("covariate",),
         "covariate_scale": ("covariate",)}
+
+    #: options whose values live in data containers (:meth:`prior_arrays`), not in the graph
+    prior_fields: ClassVar[tuple[str, ...]] = ("log_hr_mu", "log_hr_sigma")
 
     log_hr_mu: float = 0.0
     log_hr_sigma: float = 1.0
@@ -83,12 +88,11 @@ class SurvivalFamily(ABC):
         >>> idata = pm.sample(model=WeibullPH().build_model(data))  # doctest: +SKIP
         """
         arrays = self.data_arrays(data)
-        coords = {"unit": self._unit_labels(data), "covariate": list(self.covariates),
-                  **self._coords(arrays)}
-        with pm.Model(coords=coords) as model:
+        with pm.Model(coords=self.coords(data, arrays)) as model:
             box = {name: pm.Data(name, value, dims=self.data_dims.get(name))
                    for name, value in arrays.items()}
-            log_hr = pm.Normal("log_hr", mu=self.log_hr_mu, sigma=self.log_hr_sigma)
+            log_hr = pm.Normal("log_hr", mu=box["log_hr_prior_mu"],
+                               sigma=box["log_hr_prior_sigma"])
             pm.Deterministic("hr", pt.exp(log_hr))
             eta_cov = pt.as_tensor(0.0)
             if self.covariates:
@@ -102,7 +106,8 @@ class SurvivalFamily(ABC):
         """Put new data into a model built by :meth:`build_model`, in place.
 
         Compiled functions (logp, NUTS) see the new data without recompiling.  Data-driven
-        prior constants are recomputed from ``data``; piecewise cut points are kept.
+        prior constants are recomputed from ``data`` and the log-HR prior is this family's;
+        piecewise cut points are kept.
 
         Examples
         --------
@@ -119,7 +124,30 @@ class SurvivalFamily(ABC):
         """The values of every data container for ``data`` (``model``: keep its cut points)."""
         check_survival_data(data)
         arrays = {"arm": np.asarray(data.arm, float), **covariate_arrays(data, self.covariates)}
-        return arrays | self._family_arrays(data, model)
+        return arrays | self._family_arrays(data, model) | self.prior_arrays()
+
+    def prior_arrays(self) -> dict[str, np.ndarray]:
+        """The prior constants held in data containers (they differ between named priors).
+
+        One compiled model then serves every prior: a refit under another prior only
+        changes these values (:meth:`set_data` or a compiled model's ``with_data``).
+
+        Examples
+        --------
+        >>> from bridgebayes.families import WeibullPH
+        >>> {k: float(v) for k, v in WeibullPH(log_hr_sigma=0.42).prior_arrays().items()}
+        {'log_hr_prior_mu': 0.0, 'log_hr_prior_sigma': 0.42}
+        """
+        return {"log_hr_prior_mu": np.float64(self.log_hr_mu),
+                "log_hr_prior_sigma": np.float64(self.log_hr_sigma)}
+
+    def coords(self, data: EndpointData, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        """Coordinates of the model's dims (``unit``, ``covariate``, the family's own).
+
+        ``arrays`` are :meth:`data_arrays` of ``data`` (they fix e.g. the interval labels).
+        """
+        return {"unit": self._unit_labels(data), "covariate": list(self.covariates),
+                **self._coords(arrays)}
 
     def _family_arrays(self, data: EndpointData, model: pm.Model | None) -> dict[str, Any]:
         return {"time": np.asarray(data.time, float), "event": np.asarray(data.event, float)}

@@ -1,0 +1,225 @@
+"""Design priors: where the true parameters of simulated future trials come from.
+
+A design prior is either the joint posterior of a fitted run (baseline hazard and log HR
+drawn together, from the run's NetCDF), or an explicit prior for users without data.  The
+log HR of a posterior can be discounted:
+
+* power prior ``a0`` in (0, 1]: under a normal approximation of the log HR the power prior
+  ``p(theta | data)^a0`` inflates the variance by ``1 / a0``; the draws are stretched
+  about their mean, ``m + (log_hr - m) / sqrt(a0)``, which keeps each draw's pairing with
+  its baseline hazards (the baseline itself is not discounted);
+* robust mixture: with probability ``w`` a draw's log HR is replaced by one from the vague
+  component ``Normal(vague_mean, vague_sd)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from bridgebayes.errors import BridgeBayesError
+from bridgebayes.plan.truths import Truths
+
+__all__ = ["DesignPrior", "explicit_prior", "posterior_design_prior"]
+
+_FAMILIES = {"piecewise_exponential": "pem", "weibull": "weibull"}
+
+
+@dataclass(frozen=True, eq=False)
+class DesignPrior:
+    """Joint draws of baseline and effect, and how the effect is discounted.
+
+    Attributes
+    ----------
+    baseline : {"pem", "weibull"}
+    draws : dict
+        ``log_hr`` ``(M,)`` or ``(M, K)``; PEM ``lambda`` ``(M, J)``; Weibull ``k``, ``lam``
+        ``(M,)``.  Explicit priors hold one row (fixed baseline) and draw the log HR.
+    cuts, hr_cuts : numpy.ndarray
+        PEM baseline cut points; effect change points (empty: proportional hazards).
+    a0, vague_weight, vague_mean, vague_sd : float
+        Discounting (module docstring).  ``a0 = 1`` and ``vague_weight = 0``: none.
+    explicit : tuple or None
+        ``(mu, sigma)`` of the explicit Normal prior on log HR, else ``None``.
+    source : str
+        Where the draws come from (reports).
+    """
+
+    baseline: str
+    draws: dict[str, np.ndarray]
+    cuts: np.ndarray | None = None
+    hr_cuts: np.ndarray = field(default_factory=lambda: np.empty(0))
+    a0: float = 1.0
+    vague_weight: float = 0.0
+    vague_mean: float = 0.0
+    vague_sd: float = 2.0
+    explicit: tuple[float, float] | None = None
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        _check_positive(a0=self.a0, vague_sd=self.vague_sd)
+        _check_finite(vague_mean=self.vague_mean, vague_weight=self.vague_weight)
+        if not (0 < self.a0 <= 1 and 0 <= self.vague_weight <= 1):
+            raise BridgeBayesError(f"design prior: expected 0 < a0 <= 1 and 0 <= vague_weight "
+                                   f"<= 1, got a0={self.a0}, vague_weight={self.vague_weight}")
+
+    def discounted(self, *, a0: float = 1.0, vague_weight: float = 0.0,
+                   vague_mean: float = 0.0, vague_sd: float = 2.0) -> DesignPrior:
+        """The same prior with its log HR discounted (module docstring).
+
+        Examples
+        --------
+        >>> prior.discounted(a0=0.5, vague_weight=0.2)  # doctest: +SKIP
+        """
+        return replace(self, a0=a0, vague_weight=vague_weight, vague_mean=vague_mean,
+                       vague_sd=vague_sd)
+
+    def log_hr_draws(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Row indices into ``draws`` and the (discounted) log HR ``(n, K)`` of ``n`` trials."""
+        rows = rng.integers(0, self.draws["log_hr"].shape[0], size=n)
+        pieces = self.hr_cuts.size + 1
+        if self.explicit is not None:
+            mu, sigma = self.explicit
+            log_hr = np.repeat(rng.normal(mu, sigma, size=(n, 1)), pieces, axis=1)
+        else:
+            all_draws = self.draws["log_hr"].reshape(self.draws["log_hr"].shape[0], -1)
+            centre = all_draws.mean(axis=0)
+            log_hr = centre + (all_draws[rows] - centre) / np.sqrt(self.a0)
+            log_hr = np.broadcast_to(log_hr, (n, pieces)).copy()
+        vague = rng.random(n) < self.vague_weight
+        replacement = rng.normal(self.vague_mean, self.vague_sd, size=n)
+        log_hr[vague] = replacement[vague][:, None]
+        return rows, log_hr
+
+    def sample(self, n: int, rng: np.random.Generator) -> Truths:
+        """Truths of ``n`` trials, e.g. ``prior.sample(1000, np.random.default_rng(1))``."""
+        rows, log_hr = self.log_hr_draws(n, rng)
+        if self.baseline == "pem":
+            return Truths("pem", log_hr, self.hr_cuts, self.draws["lambda"][rows],
+                          cuts=self.cuts)
+        return Truths("weibull", log_hr, self.hr_cuts, self.draws["lam"][rows],
+                      k=self.draws["k"][rows])
+
+    def log_hr_summary(self) -> tuple[float, float]:
+        """Mean and SD of the (discounted, mixed) design log HR, from 200,000 draws."""
+        _, log_hr = self.log_hr_draws(200_000, np.random.default_rng(0))
+        return float(log_hr[:, 0].mean()), float(log_hr[:, 0].std())
+
+
+def _check_finite(**values: float) -> None:
+    """Raise unless every keyword value is a finite number (not a bool)."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number) or not (
+                np.isfinite(value)):
+            raise BridgeBayesError(f"{name}: expected a finite number, got {value!r}")
+
+
+def _check_positive(**values: float) -> None:
+    """Raise unless every keyword value is a finite number > 0."""
+    _check_finite(**values)
+    for name, value in values.items():
+        if not value > 0:
+            raise BridgeBayesError(f"{name}: expected a finite number > 0, got {value!r}")
+
+
+def posterior_design_prior(path: str | os.PathLike[str], *, n_max: int | None = None
+                           ) -> DesignPrior:
+    """Design prior from the NetCDF of a fit (``reports/<id>/posteriors/<e>__<f>__<p>.nc``).
+
+    Parameters
+    ----------
+    path
+        NetCDF written by ``bridgebayes run`` (or ``Fit.to_netcdf``), PEM or Weibull family
+        without covariates.  A time-varying PEM fit gives non-PH truths (``log_hr_interval``
+        on the PEM cuts).
+    n_max
+        Keep at most this many draws (the first ones); ``None``: all.
+
+    Examples
+    --------
+    >>> prior = posterior_design_prior("reports/cao2025/posteriors/grfs__piecewise_exponential"
+    ...                                "__neutral.nc").discounted(a0=0.5)  # doctest: +SKIP
+    """
+    import arviz as az  # imported here: workers that only simulate need no arviz/PyMC
+
+    from bridgebayes.families.draws import posterior_draws
+
+    path = Path(path)
+    if not path.is_file():
+        raise BridgeBayesError(f"{path}: posterior file not found; run the analysis that writes "
+                               "it first (e.g. `bridgebayes run models/cao2025.toml`)")
+    try:
+        idata = az.from_netcdf(str(path))
+        family = json.loads(idata.attrs["family"])
+    except (OSError, KeyError, ValueError) as exc:
+        raise BridgeBayesError(f"{path}: not a bridgebayes posterior NetCDF ({exc})") from None
+    name = family.get("name")
+    if name not in _FAMILIES or family.get("covariates"):
+        raise BridgeBayesError(f"{path}: design priors need a PEM or Weibull fit without "
+                               f"covariates; got family {name!r}, covariates "
+                               f"{family.get('covariates')}")
+    draws = {k: np.asarray(v)[:n_max] if np.ndim(v) and k != "cuts" else np.asarray(v)
+             for k, v in posterior_draws(idata).items()}
+    source = f"posterior {path.name} ({draws['log_hr'].shape[0]} draws)"
+    if name == "weibull":
+        return DesignPrior("weibull", {k: draws[k] for k in ("log_hr", "k", "lam")},
+                           source=source)
+    cuts = np.atleast_1d(draws["cuts"]).astype(float)
+    if "log_hr_interval" in draws:
+        return DesignPrior("pem", {"log_hr": draws["log_hr_interval"],
+                                   "lambda": draws["lambda"]}, cuts=cuts, hr_cuts=cuts,
+                           source=source + ", time-varying effect")
+    return DesignPrior("pem", {"log_hr": draws["log_hr"], "lambda": draws["lambda"]}, cuts=cuts,
+                       source=source)
+
+
+def explicit_prior(*, log_hr_mu: float, log_hr_sigma: float, baseline: str = "pem",
+                   hazards: tuple[float, ...] = (), cuts: tuple[float, ...] = (),
+                   k: float | None = None, lam: float | None = None,
+                   hr_cuts: tuple[float, ...] = ()) -> DesignPrior:
+    """Explicit design prior: ``log_hr ~ Normal(mu, sigma)`` with a known baseline.
+
+    Parameters
+    ----------
+    log_hr_mu, log_hr_sigma
+        Normal prior of the log HR (``log_hr_sigma = 0`` is not allowed: use a tiny value or
+        fixed-HR scenarios for conditional power).
+    baseline, hazards, cuts
+        ``"pem"``: hazards per interval (per month) with interior ``cuts``.
+    k, lam
+        ``"weibull"``: ``H0(t) = lam · t^k``.
+    hr_cuts
+        Change points of the effect; the same log HR applies to every piece.
+
+    Examples
+    --------
+    >>> p = explicit_prior(log_hr_mu=-0.36, log_hr_sigma=0.2, hazards=(0.03,))
+    >>> p.sample(2, np.random.default_rng(1)).lam.tolist()
+    [[0.03], [0.03]]
+    """
+    _check_finite(log_hr_mu=log_hr_mu)
+    _check_positive(log_hr_sigma=log_hr_sigma)
+    explicit = (float(log_hr_mu), float(log_hr_sigma))
+    hr_cuts_a = np.asarray(hr_cuts, float)
+    if baseline == "pem":
+        lam_a, cuts_a = np.asarray(hazards, float), np.asarray(cuts, float)
+        if lam_a.size != cuts_a.size + 1 or not np.all(lam_a > 0):
+            raise BridgeBayesError(f"explicit prior: expected len(cuts) + 1 hazards > 0, got "
+                                   f"hazards={list(hazards)}, cuts={list(cuts)}")
+        draws = {"log_hr": np.zeros(1), "lambda": lam_a[None, :]}
+        prior = DesignPrior("pem", draws, cuts=cuts_a, hr_cuts=hr_cuts_a, explicit=explicit,
+                            source="explicit")
+    elif baseline == "weibull":
+        _check_positive(k=k, lam=lam)
+        draws = {"log_hr": np.zeros(1), "k": np.array([float(k)]), "lam": np.array([float(lam)])}
+        prior = DesignPrior("weibull", draws, hr_cuts=hr_cuts_a, explicit=explicit,
+                            source="explicit")
+    else:
+        raise BridgeBayesError(f"explicit prior: baseline must be 'pem' or 'weibull', got "
+                               f"{baseline!r}")
+    prior.sample(1, np.random.default_rng(0))  # validates the shapes through Truths
+    return prior

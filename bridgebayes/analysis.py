@@ -30,7 +30,7 @@ from bridgebayes.spec import Spec
 __all__ = ["CACHE_FORMAT", "BayesResult", "run_bayes"]
 
 #: Bumped whenever what a fit stores changes, so older cached posteriors are refitted.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,8 @@ class BayesResult:
         Posterior draws of the log HR per combination (chains flattened).
     sampler
         The NUTS settings used.
+    fits
+        The :class:`~bridgebayes.fit.Fit` of every combination (for model checks).
     """
 
     decisions: pd.DataFrame
@@ -68,6 +70,7 @@ class BayesResult:
     curves: pd.DataFrame = field(default_factory=pd.DataFrame)
     log_hr: dict[str, np.ndarray] = field(default_factory=dict)
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
+    fits: dict[str, Fit] = field(default_factory=dict)
 
 
 def _family(spec: Spec, name: str, prior_name: str):
@@ -160,7 +163,8 @@ def run_bayes(spec: Spec, cohort: Cohort, *, cache: Path, force: bool = False,
     return BayesResult(pd.concat(tables, ignore_index=True), pd.DataFrame(gates), sentences,
                        posteriors, _comparisons(fits, bayes),
                        curves=pd.concat(curves, ignore_index=True), log_hr=log_hr,
-                       sampler=sampler)
+                       sampler=sampler,
+                       fits={f"{e}__{f}__{p}": r for (e, p, f), r in fits.items()})
 
 
 def _comparisons(fits: dict, bayes) -> pd.DataFrame:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "json_text", "staged_folder"]
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -46,3 +49,55 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     """Write ``text`` (UTF-8, ``\\n`` line endings) atomically; see :func:`atomic_write_bytes`."""
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _clean(value):
+    """JSON has no NaN or infinity: NaN -> null, ±inf -> "inf"/"-inf"."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if hasattr(value, "item"):  # numpy scalars
+        return _clean(value.item())
+    return value
+
+
+def json_text(data: dict) -> str:
+    """Indented, key-sorted JSON without NaN/infinity (NaN → null, ±inf → "inf"/"-inf")."""
+    return json.dumps(_clean(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
+class staged_folder:  # lower case: used like ``open``
+    """Write a folder's content into a temporary sibling, renamed over ``target`` at the end.
+
+    An exception (or a kill) before the end leaves ``target`` as it was: a reader never
+    sees a half-written output folder that looks complete.
+
+    Examples
+    --------
+    >>> with staged_folder(Path("reports/x")) as tmp:  # doctest: +SKIP
+    ...     (tmp / "results.json").write_text("{}")
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = Path(target)
+
+    def __enter__(self) -> Path:
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", dir=self.target.parent))
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        old = None
+        if self.target.exists():
+            old = self.target.with_name(f".{self.target.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            self.target.rename(old)
+        self.tmp.rename(self.target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

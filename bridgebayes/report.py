@@ -97,11 +97,17 @@ class CompetingRisksInput:
         Optional posterior cumulative incidence ``time, arm, cause, median, lower, upper``.
     summary
         Optional table shown under the figure (e.g. posterior CIF differences).
+    illness_death
+        Optional landmark table of the illness–death model (OS, PFS, CIFs, joint statements).
+    sentences
+        Plain-language statements shown above the tables.
     """
 
     endpoint: str = "relapse_nrm"
     posterior: pd.DataFrame | None = None
     summary: pd.DataFrame | None = None
+    illness_death: pd.DataFrame | None = None
+    sentences: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -502,8 +508,15 @@ class _Builder:
         tests = self.reference.tests[self.reference.tests["test"] == "gray"]
         if not tests.empty:
             body += _p("Gray's test per cause:", "note") + _table(tests, digits=4)
+        if spec.sentences:
+            body += "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in spec.sentences) + "</ul>"
         if spec.summary is not None:
-            body += _table(spec.summary, digits=3)
+            body += _p("Cause-specific hazards, exact posterior per cause (the likelihood "
+                       "factorises by cause).", "note") + _table(spec.summary, digits=3)
+        if spec.illness_death is not None:
+            body += (_p("Illness–death model (relapse, NRM, death after relapse; one posterior "
+                        "for OS, PFS and both CIFs).", "note")
+                     + _table(spec.illness_death, digits=3))
         return self.section("competing-risks", "Competing risks", body)
 
     def ppc(self, tables: Mapping[str, pd.DataFrame]) -> str:

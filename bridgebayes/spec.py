@@ -18,7 +18,7 @@ from pathlib import Path
 from bridgebayes.errors import SpecError
 from bridgebayes.units import MONTHS_PER
 
-__all__ = ["BayesSpec", "Spec", "load_spec"]
+__all__ = ["BayesSpec", "CompetingSpec", "SafetySpec", "Spec", "load_spec"]
 
 SCHEMA = {
     "analysis": {"id": str, "title": str},
@@ -30,6 +30,9 @@ SCHEMA = {
               "rope": list, "landmarks": list, "deltas": list, "rmst_tau": float, "seed": int,
               "n_intervals": int, "chains": int, "draws": int, "tune": int,
               "target_accept": float},
+    "competing": {"endpoint": str, "families": list, "priors": list, "deltas": list,
+                  "illness_death": bool},
+    "safety": {"prior": str, "deltas": list, "engraftment_family": str},
 }
 REQUIRED = {"analysis": {"id"}, "data": {"cohort"}, "arms": {"reference", "treatment"}}
 
@@ -51,6 +54,8 @@ class Spec:
     bayes: BayesSpec | None = None
     #: cohort CSVs of the reconstruction ensemble (``data.ensemble``), in member order
     ensemble: tuple[Path, ...] = ()
+    competing: CompetingSpec | None = None
+    safety: SafetySpec | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,27 @@ class BayesSpec:
     draws: int = 1000
     tune: int = 1000
     target_accept: float = 0.9
+
+
+@dataclass(frozen=True)
+class CompetingSpec:
+    """The ``[competing]`` section: relapse vs NRM by cause-specific hazards (exact posterior
+    per cause) and, optionally, the illness–death model; landmarks and seed from ``[bayes]``."""
+
+    endpoint: str = "relapse_nrm"
+    families: tuple[str, ...] = ("piecewise_exponential", "weibull")
+    priors: tuple[str, ...] = ("neutral",)
+    deltas: tuple[float, ...] = (0.0, 0.05, 0.10)
+    illness_death: bool = True
+
+
+@dataclass(frozen=True)
+class SafetySpec:
+    """The ``[safety]`` section: Beta-binomial incidences and time to engraftment."""
+
+    prior: str = "jeffreys"
+    deltas: tuple[float, ...] = (0.0, 0.10)
+    engraftment_family: str = "weibull"
 
 
 def _err(path: Path, key: str, expected: str, got: object = "<missing>") -> SpecError:
@@ -182,6 +208,8 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
     published = data.get("published")
     ensemble = data.get("ensemble")
     bayes = _bayes(path, doc["bayes"]) if "bayes" in doc else None
+    competing = _competing(path, doc["competing"], bayes) if "competing" in doc else None
+    safety = _safety(path, doc["safety"]) if "safety" in doc else None
     return Spec(
         path=path, sha256=hashlib.sha256(raw).hexdigest(), id=analysis["id"],
         title=analysis.get("title", analysis["id"]),
@@ -191,6 +219,7 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
         arms=(arms["reference"], arms["treatment"]),
         landmarks=tuple(float(x) for x in landmarks), bayes=bayes,
         ensemble=() if ensemble is None else _ensemble(path, ensemble),
+        competing=competing, safety=safety,
     )
 
 
@@ -204,7 +233,6 @@ def _numbers(path: Path, key: str, values: list, *, positive: bool = False) -> t
 def _bayes(path: Path, table: dict) -> BayesSpec:
     from bridgebayes.endpoints import ENDPOINTS
     from bridgebayes.families import FAMILIES
-    from bridgebayes.priors import STRENGTHS, log_hr_prior
 
     for key in ("endpoints", "families", "priors"):
         if not table.get(key):
@@ -214,13 +242,7 @@ def _bayes(path: Path, table: dict) -> BayesSpec:
         bad = [x for x in table[key] if x not in names]
         if bad:
             raise _err(path, f"bayes.{key}", f"names from {names}", bad)
-    for name in table["priors"]:
-        kind, _, strength = str(name).partition("-")
-        try:
-            log_hr_prior(kind, strength=strength or "moderate")
-        except SpecError:
-            raise _err(path, "bayes.priors", "neutral, skeptical or enthusiastic, optionally "
-                       f"suffixed -{'/-'.join(STRENGTHS)}", name) from None
+    _priors(path, "bayes.priors", table["priors"])
     out = {k: tuple(table[k]) for k in ("endpoints", "families", "priors")}
     for key in ("hr_thresholds", "landmarks"):
         if key in table:
@@ -243,3 +265,64 @@ def _bayes(path: Path, table: dict) -> BayesSpec:
                 raise _err(path, f"bayes.{key}", f"a number in ({lo}, {hi}]", table[key])
             out[key] = table[key]
     return BayesSpec(**out)
+
+
+def _priors(path: Path, key: str, names: list) -> tuple[str, ...]:
+    from bridgebayes.priors import STRENGTHS, log_hr_prior
+
+    for name in names:
+        kind, _, strength = str(name).partition("-")
+        try:
+            log_hr_prior(kind, strength=strength or "moderate")
+        except SpecError:
+            raise _err(path, key, "neutral, skeptical or enthusiastic, optionally "
+                       f"suffixed -{'/-'.join(STRENGTHS)}", name) from None
+    return tuple(names)
+
+
+def _competing(path: Path, table: dict, bayes: BayesSpec | None) -> CompetingSpec:
+    from bridgebayes.endpoints import COMPETING_RISKS
+    from bridgebayes.families import FAMILIES
+
+    if bayes is None:
+        raise _err(path, "competing", "a [bayes] section too (landmarks and seed come from it)",
+                   "no [bayes]")
+    out: dict = {}
+    if "endpoint" in table:
+        if table["endpoint"] not in COMPETING_RISKS:
+            raise _err(path, "competing.endpoint", f"one of {sorted(COMPETING_RISKS)}",
+                       table["endpoint"])
+        out["endpoint"] = table["endpoint"]
+    if "families" in table:
+        bad = [x for x in table["families"] if x not in FAMILIES]
+        if not table["families"] or bad:
+            raise _err(path, "competing.families", f"a non-empty list of {sorted(FAMILIES)}",
+                       bad or table["families"])
+        out["families"] = tuple(table["families"])
+    if "priors" in table:
+        if not table["priors"]:
+            raise _err(path, "competing.priors", "a non-empty list", table["priors"])
+        out["priors"] = _priors(path, "competing.priors", table["priors"])
+    if "deltas" in table:
+        out["deltas"] = _numbers(path, "competing.deltas", table["deltas"])
+    if "illness_death" in table:
+        out["illness_death"] = table["illness_death"]
+    return CompetingSpec(**out)
+
+
+def _safety(path: Path, table: dict) -> SafetySpec:
+    from bridgebayes.safety import BETA_PRIORS
+
+    out: dict = {}
+    if "prior" in table:
+        if table["prior"] not in BETA_PRIORS:
+            raise _err(path, "safety.prior", f"one of {sorted(BETA_PRIORS)}", table["prior"])
+        out["prior"] = table["prior"]
+    if "deltas" in table:
+        out["deltas"] = _numbers(path, "safety.deltas", table["deltas"])
+    if "engraftment_family" in table:
+        if table["engraftment_family"] not in ("weibull", "pem"):
+            raise _err(path, "safety.engraftment_family", "'weibull' or 'pem'",
+                       table["engraftment_family"])
+        out["engraftment_family"] = table["engraftment_family"]
+    return SafetySpec(**out)

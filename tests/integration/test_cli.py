@@ -49,13 +49,17 @@ families = ["weibull"]
 priors = ["skeptical"]
 seed = 3
 draws = 600
+
+[competing]
+families = ["weibull"]
+priors = ["skeptical"]
 """
 
 
 def small_spec(repo_root, folder):
     """The seed spec with a one-fit [bayes] section, beside copies of its data."""
     text = (repo_root / "models" / "cao2025.toml").read_text()
-    text = text[:text.index("[bayes]")] + SMALL_BAYES
+    text = text[:text.index("\n[bayes]") + 1] + SMALL_BAYES
     (folder / "models").mkdir()
     data = repo_root / "data" / "cao2025"
     text = text.replace("../data/cao2025/", f"{data}/")
@@ -78,6 +82,16 @@ def test_run_writes_results_caches_posteriors_and_resumes(repo_root, tmp_path, c
     assert results["bayes"]["diagnostics"][0]["passed"] is True
     posterior = out / "posteriors" / "grfs__weibull__skeptical.nc"
     assert posterior.is_file()
+    # secondary analyses: competing risks + illness-death (exact), safety not reported
+    competing = results["competing_risks"]
+    nrm = [r for r in competing["decisions"] if r["cause"] == "nrm"]
+    assert nrm and all(r["family"] == "weibull" and r["prior"] == "skeptical" for r in nrm)
+    assert competing["illness_death"] and competing["transitions"]
+    assert {r["status"] for r in results["safety"]["table"]} == {"not reported"}
+    assert (out / "tables" / "illness_death.csv").is_file()
+    html = (out / "report.html").read_text()
+    assert "Illness–death model" in html and "Posterior predictive check" in html
+    assert "reconstruction-sensitivity" in html
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == \
         [".report.posteriors"]  # the cache stays; no staging folder left
     first = (out / "results.json").read_bytes()

@@ -44,7 +44,7 @@ def small_run(repo_root: Path, base: Path) -> Path:
     spec = base / "report_spec" / "models" / "cao2025.toml"
     if not spec.is_file():
         text = (repo_root / "models" / "cao2025.toml").read_text()
-        text = text[:text.index("[bayes]")] + SMALL_BAYES
+        text = text[:text.index("\n[bayes]") + 1] + SMALL_BAYES
         spec.parent.mkdir(parents=True)
         spec.write_text(text.replace("../data/cao2025/", f"{repo_root / 'data' / 'cao2025'}/"))
     out = base / "report_run" / "report"
@@ -79,8 +79,8 @@ def _ids(html: str) -> set[str]:
 
 def test_report_has_every_section_and_the_banner(run):
     html = (run / "report.html").read_text()
-    assert set(SECTIONS) <= _ids(html)
-    assert not set(OPTIONAL) & _ids(html)  # optional sections need their data
+    # the seed spec names an ensemble; PPC and safety ("not reported") are always run
+    assert set(SECTIONS) | set(OPTIONAL) <= _ids(html)
     assert 'id="reconstructed-banner"' in html and "pseudo-patient data" in html
     results = json.loads((run / "results.json").read_text())
     assert results["spec"]["sha256"] in html and results["data"]["sha256"] in html
@@ -100,7 +100,7 @@ def test_report_is_self_contained_and_figures_are_written(run):
     assert all(h.startswith("#") for h in re.findall(r'href="([^"]+)"', html))
     figures = sorted(p.name for p in (run / "figures").iterdir())
     assert figures == ["cif_relapse_nrm.png", "forest.png", "hr_grfs__weibull__skeptical.png",
-                       "km_grfs__weibull__skeptical.png"]
+                       "km_grfs__weibull__skeptical.png", "ppc_GRFS___weibull__skeptical_.png"]
     embedded = {base64.b64decode(s.split(",", 1)[1]) for s in sources}
     assert embedded == {(run / "figures" / name).read_bytes() for name in figures}
 

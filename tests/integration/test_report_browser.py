@@ -61,7 +61,9 @@ def test_report_renders_in_headless_chromium(repo_root, tmp_path_factory, tmp_pa
             browser.close()
     where = f"(screenshot: {screenshot})"
     assert screenshot.is_file() and screenshot.stat().st_size > 0, where
-    assert len(images) == 4, f"expected 4 figures, found {images} {where}"
+    expected = len(list((out / "figures").glob("*.png")))
+    assert expected >= 5 and len(images) == expected, \
+        f"expected {expected} figures, found {images} {where}"
     broken = [i["alt"] for i in images if not (i["complete"] and i["width"] > 0)]
     assert not broken, f"figures that did not load: {broken} {where}"
     assert not problems, f"browser reported errors: {problems} {where}"

@@ -72,15 +72,16 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
     out = Path(out) if out else Path("reports") / spec.id
     fidelity = (fidelity_table(cohort, load_published(spec.published))
                 if spec.published is not None else None)
-    bayes = ppc = sensitivity = competing = None
+    bayes = ppc = sensitivity = competing = power_scaling = None
     if spec.bayes is not None:
         from bridgebayes.analysis import run_bayes
-        from bridgebayes.secondary import competing_analysis, ppc_tables
+        from bridgebayes.secondary import competing_analysis, power_scaling_table, ppc_tables
 
         logging.getLogger("pymc").setLevel(logging.WARNING)  # our own progress lines instead
         bayes = run_bayes(spec, cohort, cache=out.parent / f".{out.name}.posteriors",
                           force=force, bar=bar, progress=say)
         ppc = ppc_tables(bayes, spec)
+        power_scaling = power_scaling_table(bayes)
         if spec.ensemble:
             from bridgebayes.sensitivity import ensemble_sensitivity, load_members
 
@@ -108,7 +109,7 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
         }
         if bayes is not None:
             _tables(tmp, {"decisions": bayes.decisions, "diagnostics": bayes.gates,
-                          "loo_comparison": bayes.comparison})
+                          "loo_comparison": bayes.comparison, "power_scaling": power_scaling})
             (tmp / "posteriors").mkdir()
             for key, path in bayes.posteriors.items():
                 shutil.copyfile(path, tmp / "posteriors" / f"{key}.nc")
@@ -118,6 +119,7 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
                 "diagnostics": bayes.gates.to_dict(orient="records"),
                 "sentences": bayes.sentences,
                 "loo_comparison": bayes.comparison.to_dict(orient="records"),
+                "power_scaling": power_scaling.to_dict(orient="records"),
             }
         if sensitivity is not None:
             results["reconstruction_sensitivity"] = {
@@ -147,6 +149,6 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
                 competing.sentences + competing.illness_death_sentences))
         build_report(spec=spec, cohort=cohort, reference=reference, bayes=bayes,
                      fidelity=fidelity, sensitivity=sensitivity, competing=competing_input,
-                     ppc=ppc, safety=safety).write(tmp)
+                     ppc=ppc, safety=safety, power_scaling=power_scaling).write(tmp)
     passed = bayes is None or bool(bayes.gates["passed"].all())
     return RunResult(spec=spec, out=out, reference=reference, bayes=bayes, gates_passed=passed)

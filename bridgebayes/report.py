@@ -420,7 +420,7 @@ class _Builder:
         return self.section("landmarks", "Landmark survival and RMST",
                             note + '<div class="wide">' + _table(table) + "</div>")
 
-    def prior_sensitivity(self) -> str:
+    def prior_sensitivity(self, power_scaling: pd.DataFrame | None = None) -> str:
         rows = []
         hr = self.hr_rows()
         for (endpoint, family), _ in hr.groupby(["endpoint", "family"], sort=False):
@@ -433,9 +433,16 @@ class _Builder:
                 for c in self.spec.bayes.hr_thresholds:
                     row[f"P(HR < {c:g})"] = _pct(self.probability(endpoint, family, prior, c))
                 rows.append(row)
-        return self.section("prior-sensitivity", "Prior sensitivity",
-                            _p("How the answer moves with the prior: the same data and model "
-                               "under each prior.", "note") + _table(pd.DataFrame(rows)))
+        body = (_p("How the answer moves with the prior: the same data and model under each "
+                   "prior.", "note") + _table(pd.DataFrame(rows)))
+        if power_scaling is not None and not power_scaling.empty:
+            body += (_p("Power-scaling sensitivity (ArviZ psens; Kallioinen et al. 2023): how "
+                        "much each posterior moves when the prior or the likelihood is raised "
+                        "to a power near 1. Values above 0.05 are flagged: 'prior-data "
+                        "conflict' when both are sensitive, 'strong prior / weak likelihood' "
+                        "when only the prior is.", "note")
+                     + '<div class="wide">' + _table(power_scaling, digits=3) + "</div>")
+        return self.section("prior-sensitivity", "Prior sensitivity", body)
 
     def loo(self) -> str:
         cmp = self.bayes.comparison
@@ -553,7 +560,8 @@ def build_report(*, spec: Spec, cohort: Cohort, reference: ReferenceAnalysis,
                  fidelity: pd.DataFrame | None = None, sensitivity: pd.DataFrame | None = None,
                  competing: CompetingRisksInput | None = None,
                  ppc: Mapping[str, pd.DataFrame] | None = None,
-                 safety: pd.DataFrame | str | None = None) -> Report:
+                 safety: pd.DataFrame | str | None = None,
+                 power_scaling: pd.DataFrame | None = None) -> Report:
     """Build the HTML report and its figures.
 
     Parameters
@@ -579,6 +587,9 @@ def build_report(*, spec: Spec, cohort: Cohort, reference: ReferenceAnalysis,
         by label; omitted when ``None`` or empty.
     safety
         Safety table, or a text (e.g. "not reported"); omitted when ``None``.
+    power_scaling
+        Power-scaling sensitivity per fit (``bridgebayes.checks.prior_sensitivity`` with
+        ``endpoint, family, prior`` columns), shown in the prior-sensitivity section.
 
     Returns
     -------
@@ -592,7 +603,8 @@ def build_report(*, spec: Spec, cohort: Cohort, reference: ReferenceAnalysis,
     b = _Builder(spec, cohort, reference, bayes)
     sections = [b.summary(), b.provenance(fidelity), b.methods(), b.endpoints()]
     if bayes is not None:
-        sections += [b.forest(), b.landmarks(), b.prior_sensitivity(), b.loo(), b.diagnostics()]
+        sections += [b.forest(), b.landmarks(), b.prior_sensitivity(power_scaling), b.loo(),
+                     b.diagnostics()]
     sections.append(b.reference_section())
     if sensitivity is not None:
         sections.append(b.sensitivity(sensitivity))

@@ -1,7 +1,7 @@
 """Secondary analyses of a spec, after the ``[bayes]`` fits: tidy tables for the report.
 
 * posterior predictive checks (censoring-aware KM bands) of every endpoint × family under
-  the first prior of ``[bayes]``;
+  the first prior of ``[bayes]``, and power-scaling sensitivity of every fit;
 * ``[competing]``: relapse vs NRM by cause-specific hazards and, optionally, the
   illness–death model — both from their **exact** posteriors (the likelihoods factorise by
   cause / transition, so the quadrature oracle per cause is the exact joint posterior;
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from bridgebayes.analysis import BayesResult
-from bridgebayes.checks import posterior_predictive_km
+from bridgebayes.checks import posterior_predictive_km, prior_sensitivity
 from bridgebayes.cohort import Cohort
 from bridgebayes.competing import exact_competing_risks
 from bridgebayes.multistate import IllnessDeathModel, exact_illness_death, illness_death_data
@@ -26,7 +26,8 @@ from bridgebayes.priors import log_hr_prior
 from bridgebayes.safety import safety_table
 from bridgebayes.spec import SafetySpec, Spec
 
-__all__ = ["CompetingResult", "competing_analysis", "ppc_tables", "safety_analysis"]
+__all__ = ["CompetingResult", "competing_analysis", "power_scaling_table", "ppc_tables",
+           "safety_analysis"]
 
 #: Family names of the spec → names of the exact competing-risks path.
 _EXACT_FAMILY = {"piecewise_exponential": "pem", "weibull": "weibull"}
@@ -54,6 +55,21 @@ def ppc_tables(bayes: BayesResult, spec: Spec, *, n_rep: int = 200) -> dict[str,
             check = posterior_predictive_km(fit, n_rep=n_rep, rng=spec.bayes.seed)
             tables[f"{endpoint.upper()} — {family} ({prior})"] = check.table
     return tables
+
+
+def power_scaling_table(bayes: BayesResult) -> pd.DataFrame:
+    """Power-scaling prior/likelihood sensitivity (``az.psens``) of every fit, one table."""
+    frames = []
+    for key, fit in bayes.fits.items():
+        endpoint, family, prior = key.split("__")
+        table = prior_sensitivity(fit).rename(columns={
+            "prior": "prior_sensitivity", "likelihood": "likelihood_sensitivity"})
+        frames.append(table.assign(endpoint=endpoint, family=family, prior=prior))
+    # rounded: psens sums in an order that depends on the arrays' memory layout, so a fresh
+    # fit and its cached copy differ at 1e-13 — a re-run must give identical outputs
+    table = pd.concat(frames, ignore_index=True).round(8)
+    first = ["endpoint", "family", "prior"]
+    return table[first + [c for c in table.columns if c not in first]]
 
 
 @dataclass(frozen=True)

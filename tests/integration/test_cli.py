@@ -91,7 +91,11 @@ def test_run_writes_results_caches_posteriors_and_resumes(repo_root, tmp_path, c
     assert (out / "tables" / "illness_death.csv").is_file()
     html = (out / "report.html").read_text()
     assert "Illness–death model" in html and "Posterior predictive check" in html
-    assert "reconstruction-sensitivity" in html
+    assert "reconstruction-sensitivity" in html and "Power-scaling sensitivity" in html
+    psens = results["bayes"]["power_scaling"]
+    assert {r["parameter"] for r in psens} >= {"log_hr", "k", "lam"}
+    assert all(r["prior"] == "skeptical" and r["prior_sensitivity"] >= 0
+               and r["likelihood_sensitivity"] >= 0 for r in psens)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == \
         [".report.posteriors"]  # the cache stays; no staging folder left
     first = (out / "results.json").read_bytes()

@@ -178,9 +178,16 @@ class PiecewiseExponentialPH(SurvivalFamily):
         cuts = self._cuts_of(p)
         lower, upper = np.r_[0.0, cuts], np.r_[cuts, np.inf]
         exposure = np.clip(t[..., None], lower, upper) - lower
+        lam = np.asarray(p["lambda"])
+        if not self.time_varying and exposure.shape[0] == 1 and lam.ndim == 3 and \
+                lam.shape[1] == 1:  # PH: H = (sum_j lambda_j E_j(t)) exp(eta), one matmul
+            return np.log(lam[:, 0, :] @ exposure[0].T) + p["log_hr"] * x + eta_cov
         return np.log(np.sum(np.exp(self._log_rates(p, x, eta_cov)) * exposure, axis=-1))
 
     def _log_hazard(self, p: dict, t: Any, x: Any, eta_cov: Any, *, xp: ModuleType = np) -> Any:
         interval = np.searchsorted(self._cuts_of(p), t[0], side="left")  # (c_{j-1}, c_j]
+        lam = np.asarray(p["lambda"])
+        if not self.time_varying and np.shape(t)[0] == 1 and lam.ndim == 3 and lam.shape[1] == 1:
+            return np.log(lam[:, 0, interval]) + p["log_hr"] * x + eta_cov  # PH: no 3-D array
         rates = self._log_rates(p, x, eta_cov)
         return np.take_along_axis(rates, interval[None, :, None], axis=-1)[..., 0]

@@ -106,6 +106,15 @@ def _cmd_plan(args: argparse.Namespace) -> int:
                     quiet=getattr(args, "quiet", False))
 
 
+def _cmd_sbc(args: argparse.Namespace) -> int:
+    from bridgebayes.sbc_cli import sbc_command
+
+    return sbc_command(models=args.models, scenarios=args.scenarios, n_sims=args.n_sims,
+                       nuts_sims=args.nuts_sims, seed=args.seed, out=args.out,
+                       report=args.report,
+                       echo=(lambda _: None) if getattr(args, "quiet", False) else print)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -153,6 +162,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="address of a running Dask scheduler "
                                        "(default: a local cluster)")
     p.set_defaults(func=_cmd_plan)
+
+    p = sub.add_parser("sbc", help="simulation-based calibration of the models (release run: "
+                                   "1000 simulations per model and scenario; docs/validation.md)")
+    p.add_argument("--models", nargs="+", default=["pem", "weibull"], choices=["pem", "weibull"])
+    p.add_argument("--scenarios", nargs="+", default=["small", "large"],
+                   choices=["small", "large"])
+    p.add_argument("--n-sims", type=int, default=1000, help="simulations on the exact path")
+    p.add_argument("--nuts-sims", type=int, default=0,
+                   help="simulations refitted with NUTS (small scenario)")
+    p.add_argument("--seed", type=int, default=20261124)
+    p.add_argument("--out", default="sbc", help="folder for results (resumable chunks)")
+    p.add_argument("--report", default=None, help="write the markdown report here "
+                                                  "(e.g. docs/validation.md)")
+    p.set_defaults(func=_cmd_sbc)
     return parser
 
 

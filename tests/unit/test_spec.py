@@ -64,8 +64,9 @@ BROKEN = [
      lambda t: t.replace('endpoint = "relapse_nrm"', 'endpoint = "relapse"'),
      r"'competing\.endpoint': expected one of \['relapse_nrm'\]"),
     ("competing-prior-unknown",
-     lambda t: t.replace('\n[competing]\nendpoint = "relapse_nrm"\nfamilies = ["piecewise_exponential", '
-              '"weibull"]\npriors = ["neutral", "skeptical", "enthusiastic"]',
+     lambda t: t.replace('\n[competing]\nendpoint = "relapse_nrm"\nfamilies = '
+              '["piecewise_exponential", "weibull"]\n'
+              'priors = ["neutral", "skeptical", "enthusiastic"]',
               '\n[competing]\nendpoint = "relapse_nrm"\npriors = ["hopeful"]'),
      r"'competing\.priors': expected neutral, skeptical or enthusiastic"),
     ("competing-illness-death-not-bool",

@@ -207,7 +207,9 @@ def _landmark_rows(survival: SurvivalFn, arms: tuple[str, str], landmarks: Seque
 
 
 def _rmst_rows(survival: SurvivalFn, arms: tuple[str, str], tau: float, ci: float) -> list[dict]:
-    grid = np.linspace(0.0, tau, 2001)
+    # trapezoid error <= tau h^2 max|S''| / 12: with 481 points and hazards up to 1/month,
+    # about 1e-4 months at tau = 24 — far below the Monte Carlo error of the draws
+    grid = np.linspace(0.0, tau, 481)
     rmst = {a: np.trapezoid(survival(grid, a), grid, axis=1) for a in (0, 1)}
     return [_row(f"RMST({tau:g})", rmst[0], ci, arm=arms[0], threshold=tau),
             _row(f"RMST({tau:g})", rmst[1], ci, arm=arms[1], threshold=tau),

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,14 @@ class BayesResult:
     log_hr: dict[str, np.ndarray] = field(default_factory=dict)
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     fits: dict[str, Fit] = field(default_factory=dict)
+
+
+@contextmanager
+def _pareto_k_reported() -> Iterator[None]:
+    """Silence ArviZ's Pareto-k warning: ``max_pareto_k`` is in the diagnostics table."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Estimated shape parameter of Pareto")
+        yield
 
 
 def _family(spec: Spec, name: str, prior_name: str):
@@ -149,7 +158,8 @@ def run_bayes(spec: Spec, cohort: Cohort, *, cache: Path, force: bool = False,
         curves.append(decision.curves.assign(endpoint=endpoint, family=family_name,
                                              prior=prior_name))
         log_hr[key] = np.asarray(result.draws()["log_hr"], float).ravel()
-        loo = result.loo()
+        with _pareto_k_reported():
+            loo = result.loo()
         gates.append({"endpoint": endpoint, "family": family_name, "prior": prior_name,
                       "passed": result.gate.passed, "retried": result.retried,
                       **{r.check: r.value for r in result.gate.checks.itertuples()},
@@ -174,7 +184,8 @@ def _comparisons(fits: dict, bayes) -> pd.DataFrame:
     tables = []
     for endpoint in bayes.endpoints:
         for prior in bayes.priors:
-            table = compare({f: fits[(endpoint, prior, f)] for f in bayes.families})
+            with _pareto_k_reported():
+                table = compare({f: fits[(endpoint, prior, f)] for f in bayes.families})
             tables.append(table.rename_axis("family").reset_index()
                           .assign(endpoint=endpoint, prior=prior))
     return pd.concat(tables, ignore_index=True)

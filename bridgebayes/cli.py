@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -181,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bridgebayes`` command."""
+    # a performance note of PyTensor's C backend (the samplers do not use BLAS), not a result
+    warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -2,13 +2,15 @@
 
 Each posterior is written atomically to ``<cache>/<endpoint>__<family>__<prior>.nc``
 with the spec's SHA-256 in its attributes, as soon as it is fitted.  A re-run reuses a
-cached posterior only if the spec hash and the cache format match (a changed spec,
-or a bridgebayes that stores more with each fit, refits), so an interrupted run
-resumes without refitting what finished.
+cached posterior only if the spec hash, the cohort file's hash, the family's settings and
+the cache format all match (a changed spec or cohort, changed model defaults, or a
+bridgebayes that stores more with each fit, refits), so an interrupted run resumes without
+refitting what finished.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import warnings
@@ -22,8 +24,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from bridgebayes import provenance
 from bridgebayes.cohort import Cohort
-from bridgebayes.families import get_family
+from bridgebayes.families import SurvivalFamily, get_family
 from bridgebayes.fit import Fit, FitWarning, SamplerSettings, compare, diagnose, fit
 from bridgebayes.priors import log_hr_prior
 from bridgebayes.spec import Spec
@@ -31,7 +34,7 @@ from bridgebayes.spec import Spec
 __all__ = ["CACHE_FORMAT", "BayesResult", "run_bayes"]
 
 #: Bumped whenever what a fit stores changes, so older cached posteriors are refitted.
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 
 
 @dataclass(frozen=True)
@@ -91,12 +94,20 @@ def _family(spec: Spec, name: str, prior_name: str):
     return get_family(name)(**options)
 
 
-def _cached(path: Path, spec: Spec) -> az.InferenceData | None:
+def _cache_key(spec: Spec, family: SurvivalFamily) -> dict[str, str]:
+    """What a cached posterior must match: the spec, the cohort file's content, the family's
+    settings (defaults may change between versions) and the cache format."""
+    return {"spec_sha256": spec.sha256, "cohort_sha256": provenance.file_sha256(spec.cohort),
+            "family_settings": json.dumps(dataclasses.asdict(family), sort_keys=True,
+                                          default=list),
+            "cache_format": str(CACHE_FORMAT)}
+
+
+def _cached(path: Path, key: dict[str, str]) -> az.InferenceData | None:
     if not path.is_file():
         return None
     idata = az.from_netcdf(str(path))
-    same = (idata.attrs.get("spec_sha256") == spec.sha256
-            and idata.attrs.get("cache_format") == CACHE_FORMAT)
+    same = all(str(idata.attrs.get(k)) == v for k, v in key.items())
     return idata if same else None
 
 
@@ -133,12 +144,13 @@ def run_bayes(spec: Spec, cohort: Cohort, *, cache: Path, force: bool = False,
         data = cohort.endpoint(endpoint)
         family = _family(spec, family_name, prior_name)
         path = cache / f"{key}.nc"
-        idata = None if force else _cached(path, spec)
+        cache_key = _cache_key(spec, family)
+        idata = None if force else _cached(path, cache_key)
         if idata is None:
             with warnings.catch_warnings():  # guardrail notes are reported below instead
                 warnings.simplefilter("ignore", FitWarning)
                 result = fit(data, family, seed=bayes.seed, sampler=sampler)
-            result.idata.attrs["cache_format"] = CACHE_FORMAT
+            result.idata.attrs.update(cache_key)
             result.to_netcdf(path, spec_sha256=spec.sha256)
             status = "fitted"
         else:

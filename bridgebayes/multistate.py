@@ -385,7 +385,8 @@ class IllnessDeathPosterior:
 
         Rows ``quantity, measure, arm, threshold, estimate, lower, upper, probability``:
         per quantity (OS, PFS, relapse/NRM CIF) and landmark, each arm and the difference
-        (treatment − reference) with ``probability`` = P(difference > 0); the cumulative
+        (treatment − reference) with ``probability`` = P(treatment better): P(difference > 0)
+        for OS and PFS, P(difference < 0) for the relapse and NRM CIFs; the cumulative
         hazard ratio of OS at ``joint_landmark``, ``log OS_trt / log OS_ref`` (OS is not PH
         under this model: this ratio equals the HR only if it were), with P(ratio < 1) =
         P(ΔOS > 0); and the joint probability P(ΔOS(t*) > 0 and ΔNRM(t*) < nrm_delta).
@@ -403,15 +404,17 @@ class IllnessDeathPosterior:
                 for label, values in ((ref, probs[0][quantity][:, j]),
                                       (trt, probs[1][quantity][:, j])):
                     rows.append(_row(quantity, "probability", label, t, values, ci))
+                better = diff > 0 if quantity in ("os", "pfs") else diff < 0
                 rows.append(_row(quantity, "difference", pair, t, diff, ci,
-                                 float(np.mean(diff > 0))))
+                                 float(np.mean(better))))
         j = int(np.searchsorted(at, joint_landmark))
         os_ref, os_trt = probs[0]["os"][:, j], probs[1]["os"][:, j]
         with np.errstate(divide="ignore", invalid="ignore"):
             cum_hr = np.log(os_trt) / np.log(os_ref)
         d_os = os_trt - os_ref
         d_nrm = probs[1]["nrm_cif"][:, j] - probs[0]["nrm_cif"][:, j]
-        rows.append(_row("os", "cumulative hazard ratio", pair, joint_landmark, cum_hr, ci,
+        rows.append(_row("os", "cumulative hazard ratio", f"{trt} / {ref}", joint_landmark,
+                         cum_hr, ci,
                          float(np.mean(cum_hr < 1))))
         rows.append(_row("os & nrm_cif", f"P(OS difference > 0 and NRM difference < {nrm_delta:g})",
                          pair, joint_landmark, None, ci,

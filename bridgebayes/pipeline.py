@@ -35,6 +35,7 @@ class RunResult:
     out: Path
     reference: ReferenceAnalysis
     bayes: object | None
+    #: every diagnostics gate passed and every required published figure was reproduced
     gates_passed: bool
 
 
@@ -151,4 +152,6 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
                      fidelity=fidelity, sensitivity=sensitivity, competing=competing_input,
                      ppc=ppc, safety=safety, power_scaling=power_scaling).write(tmp)
     passed = bayes is None or bool(bayes.gates["passed"].all())
+    if fidelity is not None:  # a required published figure not reproduced is a failed check
+        passed &= bool(fidelity.loc[fidelity["required"].astype(bool), "matched"].all())
     return RunResult(spec=spec, out=out, reference=reference, bayes=bayes, gates_passed=passed)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 __all__ = ["file_sha256", "versions"]
 
-PACKAGES = ("bridgebayes", "numpy", "pandas", "scipy", "lifelines", "pymc", "arviz")
+PACKAGES = ("bridgebayes", "numpy", "pandas", "scipy", "lifelines", "pymc", "pytensor",
+            "nutpie", "arviz")
 
 
 def versions() -> dict[str, str]:

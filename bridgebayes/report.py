@@ -194,6 +194,15 @@ def _section(anchor: str, title: str, body: str) -> str:
     return f'<section id="{_e(anchor)}"><h2>{_e(title)}</h2>{body}</section>'
 
 
+def _sampler_name(backend: str) -> str:
+    """The sampler as a methods section names it (models are written in PyMC either way)."""
+    v = provenance.versions()
+    if backend == "nutpie":
+        return (f"the No-U-Turn sampler of nutpie {v.get('nutpie', '')} (models written in "
+                f"PyMC {v.get('pymc', '')})")
+    return f"the No-U-Turn sampler of PyMC {v.get('pymc', '')}"
+
+
 def _p(text: str, css: str = "") -> str:
     return f'<p class="{css}">{_e(text)}</p>' if css else f"<p>{_e(text)}</p>"
 
@@ -295,7 +304,8 @@ class _Builder:
         if self.bayes is not None:
             s = self.bayes.sampler
             rows += [("seed", spec.bayes.seed),
-                     ("sampler", f"PyMC NUTS, {s.chains} chains × {s.draws} draws after "
+                     ("sampler", f"{_sampler_name(s.backend)}, {s.chains} chains × {s.draws} "
+                                 f"draws after "
                                  f"{s.tune} tuning steps, target acceptance {s.target_accept}")]
         rows += [(f"version: {k}", v) for k, v in provenance.versions().items()]
         body = _table(pd.DataFrame(rows, columns=["item", "value"]))
@@ -325,7 +335,7 @@ class _Builder:
             text.append(
                 f"Bayesian reanalysis of {', '.join(e.upper() for e in b.endpoints)} with each "
                 f"of: {models}. Each model was fitted under each prior on log HR listed below "
-                f"with the No-U-Turn sampler of PyMC ({s.chains} chains, {s.draws} draws after "
+                f"with {_sampler_name(s.backend)} ({s.chains} chains, {s.draws} draws after "
                 f"{s.tune} tuning steps, target acceptance {s.target_accept}, seed {b.seed}). "
                 f"A fit failing the diagnostics gate (R-hat ≤ {GATE['r_hat_max']}, bulk and "
                 f"tail ESS ≥ {GATE['ess_bulk_min']:g}, {GATE['divergences_max']} divergent "

@@ -20,8 +20,9 @@ import pandas as pd
 from bridgebayes.analysis import BayesResult
 from bridgebayes.checks import posterior_predictive_km, prior_sensitivity
 from bridgebayes.cohort import Cohort
-from bridgebayes.competing import exact_competing_risks
+from bridgebayes.competing import cause_specific_data, exact_competing_risks
 from bridgebayes.multistate import IllnessDeathModel, exact_illness_death, illness_death_data
+from bridgebayes.piecewise import default_cuts
 from bridgebayes.priors import log_hr_prior
 from bridgebayes.safety import safety_table
 from bridgebayes.spec import SafetySpec, Spec
@@ -93,12 +94,17 @@ def competing_analysis(cohort: Cohort, spec: Spec) -> CompetingResult:
     comp, bayes = spec.competing, spec.bayes
     data = cohort.endpoint(comp.endpoint)
     horizon = max(max(bayes.landmarks), float(data.time.max()))
+    cuts = {}  # PEM cut points per cause: the [bayes] rule (event-time quantiles)
+    for cause in data.causes:
+        one = cause_specific_data(data, cause)
+        cuts[cause] = tuple(default_cuts(one.time, one.event, n_intervals=bayes.n_intervals))
     tables, sentences, curves = [], [], None
     for family in comp.families:
         for prior in comp.priors:
             mu, sigma = _prior(prior)
             post = exact_competing_risks(data, family=_EXACT_FAMILY[family], log_hr_mu=mu,
-                                         log_hr_sigma=sigma, n_draws=N_DRAWS, rng=bayes.seed)
+                                         log_hr_sigma=sigma, cuts=cuts, n_draws=N_DRAWS,
+                                         rng=bayes.seed)
             decision = post.decide(landmarks=bayes.landmarks, deltas=comp.deltas,
                                    delta_landmark=max(bayes.landmarks))
             tables.append(decision.table.assign(family=family, prior=prior))
@@ -112,7 +118,8 @@ def competing_analysis(cohort: Cohort, spec: Spec) -> CompetingResult:
         post = exact_illness_death(illness_death_data(cohort),
                                    IllnessDeathModel(log_hr_mu=mu, log_hr_sigma=sigma),
                                    n_draws=N_DRAWS, rng=bayes.seed)
-        result["illness_death"] = post.decide(landmarks=bayes.landmarks)
+        result["illness_death"] = post.decide(landmarks=bayes.landmarks,
+                                              joint_landmark=max(bayes.landmarks))
         result["transitions"] = post.transitions()
         result["illness_death_sentences"] = [
             f"Illness–death model (Weibull transitions, clock reset after relapse; "

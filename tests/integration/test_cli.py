@@ -115,6 +115,22 @@ def test_changed_spec_refits_instead_of_reusing(repo_root, tmp_path, capsys):
     assert "grfs__weibull__skeptical: fitted" in capsys.readouterr().out
 
 
+def test_changed_cohort_refits_under_an_unchanged_spec(repo_root, tmp_path, capsys):
+    spec = small_spec(repo_root, tmp_path)
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text((repo_root / "data" / "cao2025" / "cohort.csv").read_text())
+    spec.write_text(spec.read_text().replace(
+        f"{repo_root / 'data' / 'cao2025' / 'cohort.csv'}", str(cohort)))
+    out = tmp_path / "report"
+    assert main(["--quiet", "run", str(spec), "--out", str(out)]) == 0
+    text = cohort.read_text()
+    assert "P002,blinatumomab,20.11," in text
+    cohort.write_text(text.replace("P002,blinatumomab,20.11,", "P002,blinatumomab,20.12,"))
+    capsys.readouterr()
+    assert main(["run", str(spec), "--out", str(out)]) == 0
+    assert "grfs__weibull__skeptical: fitted" in capsys.readouterr().out  # not "cached"
+
+
 def test_validate_accepts_the_seed_spec(repo_root, capsys):
     assert main(["validate", str(repo_root / "models" / "cao2025.toml")]) == 0
     assert "valid" in capsys.readouterr().out

@@ -274,6 +274,11 @@ def test_decision_table_and_curves(small_fit):
     assert joint["probability"] == pytest.approx(np.mean((d_os > 0) & (d_nrm < 0.05)))
     cum_hr = table.query("measure == 'cumulative hazard ratio'").iloc[0]
     assert cum_hr["probability"] == pytest.approx(np.mean(d_os > 0))  # the same event
+    # probability = P(treatment better): higher OS/PFS, lower relapse/NRM incidence
+    diff = table[(table["measure"] == "difference") & (table["threshold"] == 24.0)]
+    by = diff.set_index("quantity")["probability"]
+    assert by["os"] == pytest.approx(np.mean(d_os > 0))
+    assert by["nrm_cif"] == pytest.approx(np.mean(d_nrm < 0))
     curves = small_fit.curves(horizon=36.0, n_times=13)
     assert len(curves) == 2 * len(QUANTITIES) * 13
     wide = curves.pivot_table(index=["arm", "time"], columns="quantity", values="median")

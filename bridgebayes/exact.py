@@ -107,7 +107,7 @@ class ExactPosterior:
         out = {"log_hr": beta, "hr": np.exp(beta)}
         if self.family == "pem":  # constant ``cuts`` too, as the families' functions expect
             e, out["cuts"] = self.settings["exposure"], self.settings["cuts"]
-            if d.sum() == 0:  # r = 0: the baseline hazards are 0
+            if self.settings["r"] == 0:  # data-scaled prior without events: point mass at 0
                 return out | {"lambda": np.zeros((beta.size, d.shape[0]))}
             rate = a0 / self.settings["r"] + e[:, 0] + np.exp(beta)[:, None] * e[:, 1]
             return out | {"lambda": rng.gamma(a0 + d.sum(axis=1), 1.0 / rate)}
@@ -210,7 +210,7 @@ def _log_total(a0: float, log_m: float, k: Any, beta: Any, *log_ts: np.ndarray) 
 
 
 def pem_posterior(data: EndpointData, *, cuts: Any, log_hr_mu: float, log_hr_sigma: float,
-                  a0: float = 0.1) -> ExactPosterior:
+                  a0: float = 0.1, crude_rate: float | None = None) -> ExactPosterior:
     """Exact posterior of the piecewise-exponential PH model (1-D grid over ``log_hr``).
 
     Parameters
@@ -222,6 +222,10 @@ def pem_posterior(data: EndpointData, *, cuts: Any, log_hr_mu: float, log_hr_sig
     log_hr_mu, log_hr_sigma, a0 : float
         ``log_hr ~ Normal(mu, sigma)``; ``lambda_j ~ Gamma(a0, rate=a0 / r)``, ``r`` = crude
         rate.  Without events ``r = 0``: hazards are 0, the posterior of ``log_hr`` its prior.
+    crude_rate : float > 0 or None
+        ``None``: ``r`` = total events / total exposure of ``data``; a number fixes ``r`` (a
+        prior that does not depend on the data, e.g. for simulation-based calibration; proper
+        also without events).
 
     Examples
     --------
@@ -237,27 +241,30 @@ def pem_posterior(data: EndpointData, *, cuts: Any, log_hr_mu: float, log_hr_sig
     if cuts.ndim != 1 or not np.all(np.isfinite(cuts)):  # order is checked by sufficient_stats
         raise BridgeBayesError(f"cuts: expected finite values, got {cuts}")
     d, e = sufficient_stats(time, event, arm, cuts)
-    total, d1, w = d.sum(), d[:, 1].sum(), a0 + d.sum(axis=1)
-    r, b = total / e.sum(), a0 * e.sum() / total if total > 0 else np.inf
+    d1, w = d[:, 1].sum(), a0 + d.sum(axis=1)
+    r = d.sum() / e.sum() if crude_rate is None else _number("crude_rate", crude_rate,
+                                                               positive=True)
+    proper = r > 0  # r = 0 (no events, data-scaled): b = inf, the likelihood is constant
+    b = a0 / r if proper else np.inf
     log_c = np.log(b + e[:, 0])
     log_e1 = np.log(e[:, 1], out=np.full(w.size, -np.inf), where=e[:, 1] > 0)
-    const = float(np.sum(a0 * np.log(b) + gammaln(w) - gammaln(a0))) if total > 0 else 0.0
+    const = float(np.sum(a0 * np.log(b) + gammaln(w) - gammaln(a0))) if proper else 0.0
 
     def logpdf(x: np.ndarray) -> np.ndarray:
         like = x * d1 - np.sum(w * np.logaddexp(log_c, x[:, None] + log_e1), axis=1) + const
-        return norm.logpdf(x, mu, sigma) + (like if total > 0 else 0.0)
+        return norm.logpdf(x, mu, sigma) + (like if proper else 0.0)
 
     (x,), g = _grid(logpdf, [(mu - 10 * sigma, mu + 10 * sigma)], n_min=3001, n_max=20001)
     slope = d1 - np.sum(w * expit(x[:, None] + log_e1 - log_c), axis=1)
-    dg = -(x - mu) / sigma**2 + (slope if total > 0 else 0.0)
+    dg = -(x - mu) / sigma**2 + (slope if proper else 0.0)
     return _finish([x], g, dg, family="pem", settings={
         "a0": a0, "log_hr_prior": (mu, sigma), "cuts": cuts, "r": float(r), "events": d,
         "exposure": e})
 
 
 def weibull_posterior(data: EndpointData, *, log_hr_mu: float, log_hr_sigma: float,
-                      log_k_mu: float = 0.0, log_k_sigma: float = 1.0,
-                      a0: float = 0.1) -> ExactPosterior:
+                      log_k_mu: float = 0.0, log_k_sigma: float = 1.0, a0: float = 0.1,
+                      mean_time: float | None = None) -> ExactPosterior:
     """Exact posterior of the Weibull PH model (>= 301 x 301 grid over ``(log k, log_hr)``).
 
     Parameters
@@ -267,6 +274,9 @@ def weibull_posterior(data: EndpointData, *, log_hr_mu: float, log_hr_sigma: flo
     log_hr_mu, log_hr_sigma, log_k_mu, log_k_sigma, a0 : float
         Normal priors on ``log_hr`` and ``log k``; ``lam | k ~ Gamma(a0, rate=a0 m^k)``,
         ``m`` = mean observed time (``lam`` is integrated analytically).
+    mean_time : float > 0 or None
+        ``None``: ``m`` = mean observed time of ``data``; a number fixes ``m`` (a prior that
+        does not depend on the data, e.g. for simulation-based calibration).
 
     Examples
     --------
@@ -279,7 +289,9 @@ def weibull_posterior(data: EndpointData, *, log_hr_mu: float, log_hr_sigma: flo
     time, event, arm, mu, sigma, kmu, ksig, a0 = _check(
         data, log_hr_mu=log_hr_mu, log_hr_sigma=log_hr_sigma, log_k_mu=log_k_mu,
         log_k_sigma=log_k_sigma, a0=a0)
-    m, log_ts = float(time.mean()), (np.log(time[arm == 0]), np.log(time[arm == 1]))
+    m = float(time.mean()) if mean_time is None else _number("mean_time", mean_time,
+                                                             positive=True)
+    log_ts = np.log(time[arm == 0]), np.log(time[arm == 1])
     total, d1, w = event.sum(), event[arm == 1].sum(), a0 + event.sum()
     const, sum_log_t = gammaln(w) - gammaln(a0) + a0 * np.log(a0), np.log(time[event == 1]).sum()
 

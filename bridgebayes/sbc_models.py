@@ -5,9 +5,9 @@ for the PEM, mean observed time ``m`` for the Weibull), so they are not a fixed 
 SBC cannot use them as they are.  Here the scale is a constant per scenario: the PEM prior
 ``lambda_j ~ Gamma(a0, a0 / r0)`` and the Weibull prior ``lam | k ~ Gamma(a0, a0 m0^k)``.
 The same prior is used three times: to draw the true parameters, by the exact oracle
-(:func:`fixed_pem_posterior`, :func:`fixed_weibull_posterior`, the quadrature of
-:mod:`bridgebayes.exact` with ``r``/``m`` fixed) and by the PyMC families
-(:class:`FixedScalePEM`, :class:`FixedScaleWeibull`, whose data containers hold ``r0``/``m0``).
+(:func:`bridgebayes.exact.pem_posterior` / :func:`~bridgebayes.exact.weibull_posterior` with
+``crude_rate=r0`` / ``mean_time=m0``) and by the PyMC families (:class:`FixedScalePEM`,
+:class:`FixedScaleWeibull`, whose data containers hold ``r0``/``m0``).
 """
 
 from __future__ import annotations
@@ -17,18 +17,17 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.special import expit, gammaln
 from scipy.stats import norm
 
 from bridgebayes.endpoints import EndpointData
 from bridgebayes.errors import BridgeBayesError
-from bridgebayes.exact import ExactPosterior, _finish, _grid, _log_total, _lse
+from bridgebayes.exact import ExactPosterior, pem_posterior, weibull_posterior
 from bridgebayes.families import PiecewiseExponentialPH, SurvivalFamily, WeibullPH
 from bridgebayes.families.design import check_positive
 from bridgebayes.piecewise import sufficient_stats
 
 __all__ = ["MODELS", "SCENARIOS", "FixedScalePEM", "FixedScaleWeibull", "SBCModel", "Scenario",
-           "fixed_pem_posterior", "fixed_weibull_posterior", "get_model", "get_scenario"]
+           "get_model", "get_scenario"]
 
 
 @dataclass(frozen=True)
@@ -94,80 +93,6 @@ class FixedScaleWeibull(WeibullPH):
 
     def _family_arrays(self, data: EndpointData, model: Any) -> dict[str, Any]:
         return super()._family_arrays(data, model) | {"mean_time": self.mean_time}
-
-
-def _arrays(data: EndpointData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return (np.asarray(data.time, float), np.asarray(data.event, int), np.asarray(data.arm, int))
-
-
-def fixed_pem_posterior(data: EndpointData, *, cuts: Any, crude_rate: float, log_hr_mu: float,
-                        log_hr_sigma: float, a0: float = 0.1) -> ExactPosterior:
-    """Exact PEM posterior (as :func:`bridgebayes.exact.pem_posterior`) with ``r`` fixed.
-
-    Examples
-    --------
-    >>> d = EndpointData("os", np.array([2.0, 5.0, 3.0, 9.0]), np.array([1, 1, 1, 0]),
-    ...                  np.array([0, 0, 1, 1]), ("ref", "trt"), np.arange(4))
-    >>> post = fixed_pem_posterior(d, cuts=[4.0], crude_rate=3 / 19, log_hr_mu=0.0,
-    ...                            log_hr_sigma=1.0)
-    >>> round(post.prob_hr_below(1.0), 3)  # r = 3/19 is this data's crude rate
-    0.753
-    """
-    check_positive(crude_rate=crude_rate, log_hr_sigma=log_hr_sigma, a0=a0)
-    time, event, arm = _arrays(data)
-    mu, sigma, cuts = float(log_hr_mu), float(log_hr_sigma), np.asarray(cuts, float)
-    d, e = sufficient_stats(time, event, arm, cuts)
-    d1, w, b = d[:, 1].sum(), a0 + d.sum(axis=1), a0 / crude_rate
-    log_c = np.log(b + e[:, 0])
-    log_e1 = np.log(e[:, 1], out=np.full(w.size, -np.inf), where=e[:, 1] > 0)
-    const = float(np.sum(a0 * np.log(b) + gammaln(w) - gammaln(a0)))
-
-    def logpdf(x: np.ndarray) -> np.ndarray:
-        like = x * d1 - np.sum(w * np.logaddexp(log_c, x[:, None] + log_e1), axis=1) + const
-        return norm.logpdf(x, mu, sigma) + like
-
-    (x,), g = _grid(logpdf, [(mu - 10 * sigma, mu + 10 * sigma)], n_min=3001, n_max=20001)
-    dg = -(x - mu) / sigma**2 + d1 - np.sum(w * expit(x[:, None] + log_e1 - log_c), axis=1)
-    return _finish([x], g, dg, family="pem", settings={
-        "a0": a0, "log_hr_prior": (mu, sigma), "cuts": cuts, "r": float(crude_rate),
-        "events": d, "exposure": e})
-
-
-def fixed_weibull_posterior(data: EndpointData, *, mean_time: float, log_hr_mu: float,
-                            log_hr_sigma: float, log_k_mu: float = 0.0, log_k_sigma: float = 1.0,
-                            a0: float = 0.1) -> ExactPosterior:
-    """Exact Weibull posterior (as :func:`bridgebayes.exact.weibull_posterior`) with ``m`` fixed.
-
-    Examples
-    --------
-    >>> d = EndpointData("os", np.array([2.0, 5.0, 3.0, 9.0]), np.array([1, 1, 1, 0]),
-    ...                  np.array([0, 0, 1, 1]), ("ref", "trt"), np.arange(4))
-    >>> post = fixed_weibull_posterior(d, mean_time=4.75, log_hr_mu=0.0, log_hr_sigma=1.0)
-    >>> round(post.log_hr_mean(), 3)  # m = 4.75 is this data's mean time
-    -0.622
-    """
-    check_positive(mean_time=mean_time, log_hr_sigma=log_hr_sigma, log_k_sigma=log_k_sigma,
-                   a0=a0)
-    time, event, arm = _arrays(data)
-    mu, sigma, kmu, ksig = float(log_hr_mu), float(log_hr_sigma), float(log_k_mu), log_k_sigma
-    log_m, log_ts = np.log(mean_time), (np.log(time[arm == 0]), np.log(time[arm == 1]))
-    total, d1, w = event.sum(), event[arm == 1].sum(), a0 + event.sum()
-    const, sum_log_t = gammaln(w) - gammaln(a0) + a0 * np.log(a0), np.log(time[event == 1]).sum()
-
-    def logpdf(u: np.ndarray, x: np.ndarray) -> np.ndarray:
-        k = np.exp(u)
-        return (norm.logpdf(u, kmu, ksig) + norm.logpdf(x, mu, sigma) + const + a0 * k * log_m
-                - w * _log_total(a0, log_m, k, x, *log_ts) + total * u
-                + (k - 1) * sum_log_t + x * d1)
-
-    box = [(kmu - 10 * ksig, kmu + 10 * ksig), (mu - 10 * sigma, mu + 10 * sigma)]
-    axes, g = _grid(logpdf, box, n_min=301, n_max=1201)
-    u, x = np.meshgrid(*axes, indexing="ij", sparse=True)
-    log_share = x + _lse(np.exp(u), log_ts[1]) - _log_total(a0, log_m, np.exp(u), x, *log_ts)
-    dg = -(x - mu) / sigma**2 + d1 - w * np.exp(log_share)
-    return _finish(axes, g, dg, family="weibull", _logt=log_ts, settings={
-        "a0": a0, "log_hr_prior": (mu, sigma), "log_k_prior": (kmu, ksig),
-        "m": float(mean_time), "events": np.array([total - d1, d1])})
 
 
 @dataclass(frozen=True)
@@ -249,27 +174,17 @@ class SBCModel:
     def posterior(self, data: EndpointData, scenario: Scenario) -> ExactPosterior:
         """Exact posterior under the same fixed prior."""
         if self.name == "pem":
-            return fixed_pem_posterior(data, cuts=scenario.cuts, crude_rate=self.scale,
-                                       log_hr_mu=self.log_hr_mu, log_hr_sigma=self.log_hr_sigma,
-                                       a0=self.a0)
-        return fixed_weibull_posterior(data, mean_time=self.scale, log_hr_mu=self.log_hr_mu,
-                                       log_hr_sigma=self.log_hr_sigma, log_k_mu=self.log_k_mu,
-                                       log_k_sigma=self.log_k_sigma, a0=self.a0)
+            return pem_posterior(data, cuts=scenario.cuts, crude_rate=self.scale,
+                                 log_hr_mu=self.log_hr_mu, log_hr_sigma=self.log_hr_sigma,
+                                 a0=self.a0)
+        return weibull_posterior(data, mean_time=self.scale, log_hr_mu=self.log_hr_mu,
+                                 log_hr_sigma=self.log_hr_sigma, log_k_mu=self.log_k_mu,
+                                 log_k_sigma=self.log_k_sigma, a0=self.a0)
 
     def posterior_draws(self, post: ExactPosterior, n_draws: int,
                         rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Exact posterior draws (``post.draws``).
-
-        Without any event ``ExactPosterior.draws`` returns zero PEM hazards (for the
-        data-scaled prior the crude rate is then 0); under the fixed prior they are
-        ``Gamma(a0, a0 / r0 + E_j0 + exp(log_hr) E_j1)``, drawn here.
-        """
-        draws = post.draws(n_draws, rng=rng)
-        if self.name == "pem" and post.settings["events"].sum() == 0:
-            e = post.settings["exposure"]
-            rate = self.a0 / self.scale + e[:, 0] + draws["hr"][:, None] * e[:, 1]
-            draws["lambda"] = rng.gamma(self.a0, 1.0 / rate)
-        return draws
+        """Exact posterior draws (``post.draws``; proper hazards also without events)."""
+        return post.draws(n_draws, rng=rng)
 
     def family(self, scenario: Scenario) -> SurvivalFamily:
         """The PyMC family with the same fixed prior (for NUTS through ``bridgebayes.fit``)."""

@@ -13,7 +13,7 @@ from lifelines import CoxPHFitter, WeibullAFTFitter
 from numpy.polynomial.legendre import leggauss
 from scipy import integrate, stats
 from scipy.interpolate import CubicSpline
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln, logsumexp, polygamma
 
 from bridgebayes.endpoints import EndpointData
 from bridgebayes.errors import BridgeBayesError
@@ -26,6 +26,7 @@ TRT_T = [3.0, 6.4, 8.1, 11.5, 15.2, 20.0]
 TRT_E = [1, 0, 1, 1, 0, 0]
 CUT = 6.0
 MU, SIGMA, A0 = 0.0, 1.5, 0.1
+R0, M0 = 0.05, 4.0  # fixed crude rate (per unit time) and mean time: not this data's
 
 
 def _data(time, event, arm) -> EndpointData:
@@ -34,9 +35,14 @@ def _data(time, event, arm) -> EndpointData:
                         arm=np.asarray(arm, int), arms=("ref", "trt"), ids=np.arange(time.size))
 
 
+def _events_in(reference: bool, treatment: bool) -> EndpointData:
+    """The small data set with the events of each arm kept or all censored."""
+    ref_e, trt_e = (REF_E if reference else [0] * 6), (TRT_E if treatment else [0] * 6)
+    return _data(REF_T + TRT_T, ref_e + trt_e, [0] * 6 + [1] * 6)
+
+
 def _small(treatment_events: bool) -> EndpointData:
-    trt_e = TRT_E if treatment_events else [0] * 6
-    return _data(REF_T + TRT_T, REF_E + trt_e, [0] * 6 + [1] * 6)
+    return _events_in(True, treatment_events)
 
 
 def _simulate(n: int, *, k: float, log_hr: float, scale: float, seed: int) -> EndpointData:
@@ -50,12 +56,15 @@ def _simulate(n: int, *, k: float, log_hr: float, scale: float, seed: int) -> En
 # --------------------------------------------------------------------------- brute force
 
 
-def _brute_pem(data: EndpointData) -> dict[str, float]:
-    """Nested quadrature: quad over each lambda_j (per-patient likelihood), quad_vec over log_hr."""
+def _brute_pem(data: EndpointData, crude_rate: float | None = None) -> dict[str, float]:
+    """Nested quadrature: quad over each lambda_j (per-patient likelihood), quad_vec over log_hr.
+
+    Prior rate ``b = a0 / r``: ``r`` = ``crude_rate``, or total events / total time.
+    """
     t, ev, x = data.time, data.event, data.arm
     expo = np.stack([np.minimum(t, CUT), np.maximum(t - CUT, 0.0)], axis=1)
     interval = (t > CUT).astype(int)
-    b = A0 * t.sum() / ev.sum()
+    b = A0 * t.sum() / ev.sum() if crude_rate is None else A0 / crude_rate
 
     def lambda_integral(beta: float, j: int) -> float:
         hit = (interval == j) & (ev == 1)
@@ -79,10 +88,14 @@ def _brute_pem(data: EndpointData) -> dict[str, float]:
             "log_evidence": np.log(z[0])}
 
 
-def _brute_weibull(data: EndpointData, box_u, box_b, n: int = 96) -> dict[str, float]:
-    """Gauss-Legendre tensor grid over (log k, log_hr); lam integrated by quad_vec."""
+def _brute_weibull(data: EndpointData, box_u, box_b, n: int = 96,
+                   mean_time: float | None = None) -> dict[str, float]:
+    """Gauss-Legendre tensor grid over (log k, log_hr); lam integrated by quad_vec.
+
+    Prior ``lam | k ~ Gamma(a0, a0 m^k)``: ``m`` = ``mean_time``, or the mean observed time.
+    """
     t, ev, x = data.time, data.event, data.arm
-    m = t.mean()
+    m = t.mean() if mean_time is None else mean_time
     nodes, weights = leggauss(n)
     half_u, half_b = (box_u[1] - box_u[0]) / 2, (box_b[1] - box_b[0]) / 2
     u = (box_u[0] + half_u * (nodes + 1))[:, None]
@@ -121,23 +134,30 @@ def _k_mean(post: ExactPosterior) -> float:
     return float(np.trapezoid(np.exp(post.log_k) * marginal, post.log_k))
 
 
-@pytest.mark.parametrize("treatment_events", [True, False])
-def test_pem_matches_brute_force(treatment_events: bool) -> None:
-    data = _small(treatment_events)
-    post = pem_posterior(data, cuts=[CUT], log_hr_mu=MU, log_hr_sigma=SIGMA)
-    ref = _brute_pem(data)
+@pytest.mark.parametrize(("reference", "treatment", "crude_rate"), [
+    (True, True, None), (True, False, None), (False, False, R0), (False, True, R0)])
+def test_pem_matches_brute_force(reference: bool, treatment: bool, crude_rate) -> None:
+    """Data-scaled prior, and a fixed ``crude_rate`` (also without any event)."""
+    data = _events_in(reference, treatment)
+    post = pem_posterior(data, cuts=[CUT], log_hr_mu=MU, log_hr_sigma=SIGMA,
+                         crude_rate=crude_rate)
+    ref = _brute_pem(data, crude_rate=crude_rate)
+    assert crude_rate is None or post.settings["r"] == crude_rate
     assert post.log_hr_mean() == pytest.approx(ref["mean"], rel=1e-6)
     assert post.log_hr_sd() == pytest.approx(ref["sd"], rel=1e-6)
     assert post.prob_hr_below(1.0) == pytest.approx(ref["p"], rel=1e-6)
     assert post.log_evidence == pytest.approx(ref["log_evidence"], rel=1e-8)
 
 
-@pytest.mark.parametrize(("treatment_events", "box_u", "box_b"), [
-    (True, (-6.5, 3.0), (-12.0, 9.0)), (False, (-8.0, 3.5), (-17.0, 9.0))])
-def test_weibull_matches_brute_force(treatment_events: bool, box_u, box_b) -> None:
+@pytest.mark.parametrize(("treatment_events", "box_u", "box_b", "mean_time"), [
+    (True, (-6.5, 3.0), (-12.0, 9.0), None), (False, (-8.0, 3.5), (-17.0, 9.0), None),
+    (True, (-6.5, 3.0), (-12.0, 9.0), M0)])
+def test_weibull_matches_brute_force(treatment_events: bool, box_u, box_b, mean_time) -> None:
+    """Data-scaled prior, and a fixed ``mean_time``."""
     data = _small(treatment_events)
-    post = weibull_posterior(data, log_hr_mu=MU, log_hr_sigma=SIGMA)
-    ref = _brute_weibull(data, box_u, box_b)
+    post = weibull_posterior(data, log_hr_mu=MU, log_hr_sigma=SIGMA, mean_time=mean_time)
+    ref = _brute_weibull(data, box_u, box_b, mean_time=mean_time)
+    assert mean_time is None or post.settings["m"] == mean_time
     assert post.log_hr_mean() == pytest.approx(ref["mean"], rel=1e-4)
     assert post.log_hr_sd() == pytest.approx(ref["sd"], rel=1e-4)
     assert _k_mean(post) == pytest.approx(ref["k_mean"], rel=1e-4)
@@ -298,6 +318,94 @@ def test_invalid_data() -> None:
         pem_posterior(_data([1.0, 2.0], [1, 2], [0, 1]), cuts=[], log_hr_mu=0, log_hr_sigma=1)
     with pytest.raises(BridgeBayesError, match="cuts"):
         pem_posterior(_small(True), cuts=[np.nan], log_hr_mu=0.0, log_hr_sigma=1.0)
+
+
+# --------------------------------------------------------------------------- fixed prior scale
+
+ARMS_WITH_EVENTS = [(False, False), (False, True), (True, False)]
+
+
+def _pem_moments(data: EndpointData, crude_rate: float) -> dict[str, np.ndarray]:
+    """Posterior mean and variance of log_hr and lambda_j by quad_vec over log_hr.
+
+    ``lambda_j | log_hr ~ Gamma(a0 + d_j, b + E_j0 + exp(log_hr) E_j1)``: its first two moments
+    integrated over ``p(log_hr | data)``, both from sufficient statistics counted here.
+    """
+    t, ev, x = data.time, data.event, data.arm
+    expo = np.stack([np.minimum(t, CUT), np.maximum(t - CUT, 0.0)], axis=1)  # (patient, j)
+    e = np.stack([expo[x == 0].sum(axis=0), expo[x == 1].sum(axis=0)], axis=1)  # (j, arm)
+    shape = A0 + np.bincount((t > CUT).astype(int), weights=ev, minlength=2)
+    b, d1 = A0 / crude_rate, ev[x == 1].sum()
+
+    def integrand(beta: float) -> np.ndarray:
+        rate = b + e[:, 0] + np.exp(beta) * e[:, 1]
+        p = np.exp(stats.norm.logpdf(beta, MU, SIGMA) + beta * d1 - np.sum(shape * np.log(rate)))
+        return p * np.concatenate([[1.0, beta, beta**2], shape / rate,
+                                   shape * (shape + 1) / rate**2])
+
+    z, _ = integrate.quad_vec(integrand, MU - 14 * SIGMA, MU + 14 * SIGMA, epsabs=0.0,
+                              epsrel=1e-10, limit=500)
+    z = z / z[0]
+    mean, second = z[3:5], z[5:7]
+    return {"log_hr": np.array([z[1], z[2] - z[1] ** 2]), "mean": mean,
+            "var": second - mean**2}
+
+
+@pytest.mark.parametrize(("reference", "treatment"), ARMS_WITH_EVENTS)
+def test_pem_hazard_draws_with_a_fixed_scale_follow_the_conditional_gamma(
+        reference: bool, treatment: bool) -> None:
+    """Regression: without any event ``draws`` returned lambda = 0 even for a proper prior."""
+    data = _events_in(reference, treatment)
+    post = pem_posterior(data, cuts=[CUT], log_hr_mu=MU, log_hr_sigma=SIGMA, crude_rate=R0)
+    ref, n = _pem_moments(data, R0), 40_000
+    assert post.log_hr_mean() == pytest.approx(ref["log_hr"][0], rel=1e-6, abs=1e-9)
+    assert post.log_hr_sd() ** 2 == pytest.approx(ref["log_hr"][1], rel=1e-6)
+    lam = post.draws(n, rng=np.random.default_rng(21))["lambda"]
+    assert lam.shape == (n, 2) and np.all(lam > 0) and np.all(np.isfinite(lam))
+    dev2 = (lam - lam.mean(axis=0)) ** 2
+    assert np.all(np.abs(lam.mean(axis=0) - ref["mean"]) < 4 * lam.std(axis=0) / np.sqrt(n))
+    assert np.all(np.abs(dev2.mean(axis=0) - ref["var"]) < 4 * dev2.std(axis=0) / np.sqrt(n))
+
+
+def test_pem_without_events_and_a_fixed_scale_is_not_the_prior() -> None:
+    """With ``r`` fixed the exposure still informs log_hr: more exposure in an arm, lower hazard."""
+    post = pem_posterior(_events_in(False, False), cuts=[CUT], log_hr_mu=MU, log_hr_sigma=SIGMA,
+                         crude_rate=R0)
+    assert post.log_hr_mean() < MU - 0.05 and post.log_hr_sd() < SIGMA
+
+
+@pytest.mark.parametrize("mean_time", [None, M0])
+def test_weibull_draws_without_events_follow_the_conditional_gamma(mean_time) -> None:
+    """``lam | k, log_hr ~ Gamma(a0, a0 m^k + sum_i t_i^k exp(log_hr x_i))`` when D = 0."""
+    data = _events_in(False, False)
+    post = weibull_posterior(data, log_hr_mu=MU, log_hr_sigma=SIGMA, mean_time=mean_time)
+    m = data.time.mean() if mean_time is None else mean_time
+    assert post.settings["m"] == pytest.approx(m, rel=1e-15)
+    k, beta = np.exp(post.log_k)[:, None, None], post.log_hr[None, :, None]
+    log_rate = np.logaddexp(np.log(A0) + k[..., 0] * np.log(m), logsumexp(
+        k * np.log(data.time) + beta * data.arm, axis=-1))  # (log k, log_hr) grid
+    moments = {"lam": A0 * np.exp(-log_rate), "log_lam": digamma(A0) - log_rate,
+               "log_lam^2": polygamma(1, A0) + (digamma(A0) - log_rate) ** 2}
+    exact = {name: np.trapezoid(np.trapezoid(v * post.joint, post.log_hr, axis=1), post.log_k)
+             for name, v in moments.items()}
+    n = 40_000
+    draws = post.draws(n, rng=np.random.default_rng(22))
+    lam, log_lam = draws["lam"], draws["log_lam"]
+    assert np.all(lam > 0) and np.all(np.isfinite(lam))
+    np.testing.assert_allclose(np.log(lam), log_lam, rtol=1e-12)
+    for value, target in ((lam, exact["lam"]), (log_lam, exact["log_lam"]),
+                          ((log_lam - log_lam.mean()) ** 2,
+                           exact["log_lam^2"] - exact["log_lam"] ** 2)):
+        assert abs(value.mean() - target) < 4 * value.std() / np.sqrt(n)
+
+
+@pytest.mark.parametrize("value", [0.0, -1.0, np.nan, np.inf, "x"])
+def test_invalid_fixed_scales(value) -> None:
+    with pytest.raises(BridgeBayesError, match="crude_rate: expected a finite number > 0"):
+        pem_posterior(_small(True), cuts=[CUT], log_hr_mu=0.0, log_hr_sigma=1.0,
+                      crude_rate=value)
+    with pytest.raises(BridgeBayesError, match="mean_time: expected a finite number > 0"):
+        weibull_posterior(_small(True), log_hr_mu=0.0, log_hr_sigma=1.0, mean_time=value)
 
 
 # --------------------------------------------------------------------------- lifelines

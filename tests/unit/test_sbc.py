@@ -21,8 +21,6 @@ from bridgebayes.sbc_models import (
     FixedScalePEM,
     FixedScaleWeibull,
     Scenario,
-    fixed_pem_posterior,
-    fixed_weibull_posterior,
     get_model,
     get_scenario,
 )
@@ -39,11 +37,11 @@ def data(simulate):
 def test_fixed_scale_oracles_equal_the_engine_oracles_at_the_data_scale(data):
     e, d = data.event.sum(), data.time.sum()
     for ours, theirs in (
-            (fixed_pem_posterior(data, cuts=[6.0, 12.0], crude_rate=e / d, log_hr_mu=0.1,
-                                 log_hr_sigma=0.7),
+            (pem_posterior(data, cuts=[6.0, 12.0], crude_rate=e / d, log_hr_mu=0.1,
+                           log_hr_sigma=0.7),
              pem_posterior(data, cuts=[6.0, 12.0], log_hr_mu=0.1, log_hr_sigma=0.7)),
-            (fixed_weibull_posterior(data, mean_time=data.time.mean(), log_hr_mu=0.1,
-                                     log_hr_sigma=0.7),
+            (weibull_posterior(data, mean_time=data.time.mean(), log_hr_mu=0.1,
+                               log_hr_sigma=0.7),
              weibull_posterior(data, log_hr_mu=0.1, log_hr_sigma=0.7))):
         np.testing.assert_allclose(ours.log_hr, theirs.log_hr, rtol=1e-12)
         np.testing.assert_allclose(ours.density, theirs.density, rtol=1e-9, atol=1e-12)
@@ -55,9 +53,8 @@ def test_fixed_scale_oracles_equal_the_engine_oracles_at_the_data_scale(data):
 
 def test_fixed_scale_changes_the_posterior(data):
     e, d = data.event.sum(), data.time.sum()
-    a = fixed_pem_posterior(data, cuts=[6.0], crude_rate=e / d, log_hr_mu=0, log_hr_sigma=1)
-    b = fixed_pem_posterior(data, cuts=[6.0], crude_rate=10 * e / d, log_hr_mu=0,
-                            log_hr_sigma=1)
+    a = pem_posterior(data, cuts=[6.0], crude_rate=e / d, log_hr_mu=0, log_hr_sigma=1)
+    b = pem_posterior(data, cuts=[6.0], crude_rate=10 * e / d, log_hr_mu=0, log_hr_sigma=1)
     assert abs(a.log_evidence - b.log_evidence) > 1e-3
 
 

@@ -14,6 +14,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import arviz as az
 import numpy as np
@@ -24,7 +25,13 @@ from bridgebayes.decide import Decision, decide
 from bridgebayes.diagnostics import Gate, check
 from bridgebayes.endpoints import EndpointData
 from bridgebayes.families import SurvivalFamily, posterior_draws
+from bridgebayes.fit_inputs import resolve_data, resolve_family
 from bridgebayes.samplers import BACKENDS, check_backend
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from bridgebayes.cohort import Cohort
 
 __all__ = ["FEW_EVENTS", "PRIOR_DOMINANCE", "Fit", "FitWarning", "SamplerSettings", "compare",
            "diagnose", "fit"]
@@ -105,6 +112,26 @@ class Fit:
         return decide(draws["log_hr"], arms=self.data.arms,
                       survival=lambda t, arm: self.family.survival(draws, t, arm), **options)
 
+    def summary(self) -> pd.DataFrame:
+        """ArviZ summary (mean, sd, HDI, MCSE, ESS, R-hat) of the parameters and ``hr``."""
+        names = [n for n, v in self.idata.posterior.data_vars.items() if "unit" not in v.dims]
+        return az.summary(self.idata, var_names=names)
+
+    def plot_survival(self, **options) -> Figure:
+        """Kaplan–Meier per arm with the posterior survival median and band and the
+        number-at-risk table (:func:`bridgebayes.plots.km_posterior_figure`)."""
+        from bridgebayes.plots import km_posterior_figure
+
+        return km_posterior_figure(self.data, self.decide().curves, **options)
+
+    def plot_hr(self, thresholds: tuple[float, ...] = (1.0, 0.8)) -> Figure:
+        """Posterior HR density with P(HR < c) shaded
+        (:func:`bridgebayes.plots.hr_density_figure`)."""
+        from bridgebayes.plots import hr_density_figure
+
+        return hr_density_figure(self.draws()["log_hr"], arms=self.data.arms,
+                                 endpoint=self.data.name.upper(), thresholds=thresholds)
+
     def loo(self) -> az.ELPDData:
         """PSIS-LOO (ArviZ) from the per-patient log-likelihood, with Pareto k per patient."""
         return az.loo(self.idata, pointwise=True)
@@ -128,16 +155,28 @@ def _sample(data: EndpointData, family: SurvivalFamily, settings: SamplerSetting
                            cores=settings.cores, target_accept=target_accept)
 
 
-def fit(data: EndpointData, family: SurvivalFamily, *, seed: int,
-        sampler: SamplerSettings | None = None) -> Fit:
+def fit(data: EndpointData | Cohort | pd.DataFrame, family: SurvivalFamily | str = "weibull",
+        *, seed: int, endpoint: str | None = None, prior: str | None = None,
+        arms: tuple[str, str] | None = None, sampler: SamplerSettings | None = None) -> Fit:
     """Fit ``family`` to ``data`` with NUTS.
 
     Parameters
     ----------
     data
-        Endpoint data (``Cohort.endpoint(...)`` or ``load_survival_table``).
+        Endpoint data (``Cohort.endpoint(...)`` or ``load_survival_table``), a ``Cohort``
+        (with ``endpoint``) or a lifelines-style DataFrame ``duration, event, arm`` (with
+        ``arms``).
     family
-        A family object, e.g. ``WeibullPH(log_hr_sigma=0.42)``.
+        A family object, e.g. ``WeibullPH(log_hr_sigma=0.42)``, or a name
+        (``"weibull"``, ``"piecewise_exponential"``).
+    endpoint
+        Endpoint of a ``Cohort`` (``"os"``, ``"pfs"``, ``"grfs"``), or the name of a
+        DataFrame's endpoint.
+    prior
+        A named log-HR prior (``"neutral"``, ``"skeptical"``, ``"enthusiastic"``, optionally
+        ``-weak``/``-strong``) replacing the family's ``log_hr_mu``/``log_hr_sigma``.
+    arms
+        ``(reference, treatment)`` labels of a DataFrame's ``arm`` column.
     seed
         Random seed: the same seed, data, settings and versions give identical draws.
     sampler
@@ -152,8 +191,12 @@ def fit(data: EndpointData, family: SurvivalFamily, *, seed: int,
     --------
     >>> from bridgebayes.families import WeibullPH
     >>> result = fit(cohort.endpoint("os"), WeibullPH(), seed=1)  # doctest: +SKIP
-    >>> result.gate.passed, result.decide().summary()  # doctest: +SKIP
+    >>> result = fit(cohort, "weibull", endpoint="grfs", prior="skeptical",
+    ...              seed=1)  # doctest: +SKIP
+    >>> result.summary(); result.decide().summary(); result.plot_survival()  # doctest: +SKIP
     """
+    data = resolve_data(data, endpoint=endpoint, arms=arms)
+    family = resolve_family(family, prior)
     sampler = sampler or SamplerSettings()
     idata = _sample(data, family, sampler, seed, tune=sampler.tune,
                     target_accept=sampler.target_accept)

@@ -44,7 +44,8 @@ def _reference_only_spec(folder: Path) -> Path:
     text = SPEC.read_text()
     head = text.split("\n[bayes]")[0]
     head = head.replace('"../', f'"{ROOT}/')  # paths were relative to models/
-    path = folder / "reference_only.toml"
+    path = folder / "reference_only" / "cao2025.toml"  # the file name must be the id
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(head)
     return path
 

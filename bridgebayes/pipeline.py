@@ -19,6 +19,7 @@ import pandas as pd
 
 from bridgebayes import provenance
 from bridgebayes.cohort import load_cohort
+from bridgebayes.derived_cache import cached_table
 from bridgebayes.endpoints import COMPETING_RISKS
 from bridgebayes.io import json_text, staged_folder
 from bridgebayes.reference import ReferenceAnalysis, reference_analysis
@@ -79,14 +80,18 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
         from bridgebayes.secondary import competing_analysis, power_scaling_table, ppc_tables
 
         logging.getLogger("pymc").setLevel(logging.WARNING)  # our own progress lines instead
-        bayes = run_bayes(spec, cohort, cache=out.parent / f".{out.name}.posteriors",
-                          force=force, bar=bar, progress=say)
-        ppc = ppc_tables(bayes, spec)
-        power_scaling = power_scaling_table(bayes)
+        cache = out.parent / f".{out.name}.posteriors"
+        bayes = run_bayes(spec, cohort, cache=cache, force=force, bar=bar, progress=say)
+        derived = None if force else cache  # tables that follow from the posteriors alone
+        ppc = ppc_tables(bayes, spec, cache=derived)
+        power_scaling = power_scaling_table(bayes, cache=derived)
         if spec.ensemble:
             from bridgebayes.sensitivity import ensemble_sensitivity, load_members
 
-            sensitivity = ensemble_sensitivity(load_members(spec), spec, main=cohort)
+            sensitivity = cached_table(
+                derived, "reconstruction_sensitivity",
+                [spec.path, spec.cohort, *spec.ensemble],
+                lambda: ensemble_sensitivity(load_members(spec), spec, main=cohort))
         if spec.competing is not None:
             competing = competing_analysis(cohort, spec)
     from bridgebayes.secondary import safety_analysis
@@ -130,11 +135,13 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
                 "table": sensitivity.to_dict(orient="records")}
         if competing is not None:
             _tables(tmp, {"competing_risks": competing.decisions,
+                          "competing_risks_vs_aalen_johansen": competing.adequacy,
                           "illness_death": competing.illness_death,
                           "illness_death_transitions": competing.transitions})
             results["competing_risks"] = {
                 "method": "exact posterior per cause / transition (the likelihood factorises)",
                 "decisions": competing.decisions.to_dict(orient="records"),
+                "against_aalen_johansen": competing.adequacy.to_dict(orient="records"),
                 "sentences": competing.sentences + competing.illness_death_sentences,
                 "illness_death": (None if competing.illness_death is None else
                                   competing.illness_death.to_dict(orient="records")),
@@ -146,8 +153,11 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
             posterior=None if competing is None else competing.curves,
             summary=None if competing is None else competing.decisions,
             illness_death=None if competing is None else competing.illness_death,
+            adequacy=None if competing is None else competing.adequacy,
             sentences=() if competing is None else tuple(
-                competing.sentences + competing.illness_death_sentences))
+                competing.sentences + competing.illness_death_sentences),
+            model="" if spec.competing is None else
+            f"cause-specific {spec.competing.families[0]} model, {spec.competing.priors[0]} prior")
         build_report(spec=spec, cohort=cohort, reference=reference, bayes=bayes,
                      fidelity=fidelity, sensitivity=sensitivity, competing=competing_input,
                      ppc=ppc, safety=safety, power_scaling=power_scaling).write(tmp)

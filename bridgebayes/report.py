@@ -101,6 +101,10 @@ class CompetingRisksInput:
         Optional landmark table of the illness–death model (OS, PFS, CIFs, joint statements).
     sentences
         Plain-language statements shown above the tables.
+    model
+        What the posterior bands come from (family and prior), for the caption.
+    adequacy
+        Optional posterior CIF vs Aalen–Johansen table (``inside_band`` per row).
     """
 
     endpoint: str = "relapse_nrm"
@@ -108,6 +112,8 @@ class CompetingRisksInput:
     summary: pd.DataFrame | None = None
     illness_death: pd.DataFrame | None = None
     sentences: tuple[str, ...] = ()
+    model: str = ""
+    adequacy: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -249,6 +255,11 @@ class _Builder:
                                        "upper"]]
         return hr.rename(columns={"estimate": "median"}).reset_index(drop=True)
 
+    def gate_passed(self, endpoint: str, family: str, prior: str) -> bool:
+        g = self.bayes.gates
+        row = g[(g["endpoint"] == endpoint) & (g["family"] == family) & (g["prior"] == prior)]
+        return bool(row["passed"].all())
+
     def probability(self, endpoint: str, family: str, prior: str, c: float) -> float:
         d = self.bayes.decisions
         row = d[(d["quantity"] == "P(HR < c)") & (d["threshold"] == c) & (d["endpoint"] == endpoint)
@@ -274,17 +285,30 @@ class _Builder:
                 for prior in self.spec.bayes.priors:
                     parts = []
                     for family in self.spec.bayes.families:
-                        p = self.probability(endpoint, family, prior, 1.0)
-                        parts.append(f"{_pct(p)} ({plots.family_label(family)} model)")
+                        key = f"{endpoint}__{family}__{prior}"
+                        p = float(np.mean(np.asarray(self.bayes.log_hr[key]) < 0))
+                        failed = "" if self.gate_passed(endpoint, family, prior) else \
+                            ", diagnostics FAILED: do not use"
+                        parts.append(f"{_pct(p)} ({plots.family_label(family)} model{failed})")
                     article = "an" if prior[:1] in "aeiou" else "a"
                     items.append(
                         f"Under {article} {prior} prior, the probability that {trt} lowers the "
                         f"{label} ({endpoint.upper()}) hazard compared with {ref} is "
                         + " / ".join(parts) + ".")
+        priors = list(self.spec.bayes.priors) if self.bayes is not None else []
+        named = ", ".join(priors[:-1]) + f" and {priors[-1]}" if len(priors) > 1 else \
+            "".join(priors)
         caveat = (f"Small study ({int((self.cohort.endpoint('os').arm == 1).sum())} {trt} vs "
                   f"{int((self.cohort.endpoint('os').arm == 0).sum())} {ref} patients): "
-                  "probabilities depend visibly on the prior; compare the neutral, skeptical "
-                  "and enthusiastic rows before drawing conclusions.")
+                  "probabilities depend visibly on the prior"
+                  + (f"; compare the {named} rows before drawing conclusions." if len(priors) > 1
+                     else "."))
+        if self.bayes is not None:
+            notes = sorted({n for text in self.bayes.gates["notes"].fillna("")
+                            for n in str(text).split(" | ") if n})
+            if notes:
+                caveat += (" Small-sample warnings (the answer rests largely on the prior): "
+                           + "; ".join(notes) + ".")
         if self.spec.reconstructed:
             caveat += " The data are reconstructed pseudo-patient data (see the banner)."
         body = "<ul>" + "".join(f"<li>{_e(t)}</li>" for t in items) + "</ul>" if items else \
@@ -518,7 +542,8 @@ class _Builder:
         data = self.cohort.endpoint(spec.endpoint)
         aj = plots.aalen_johansen_curves(data)
         fig = plots.cif_figure(aj, spec.posterior, arms=self.arms, causes=data.causes)
-        what = "with posterior median and 95% bands" if spec.posterior is not None else ""
+        what = ("with posterior median and 95% bands" + (f" ({spec.model})" if spec.model else "")
+                if spec.posterior is not None else "")
         body = self.figure(f"cif_{spec.endpoint}", fig,
                            f"Cumulative incidence of {' and '.join(data.causes)} per arm "
                            f"(Aalen–Johansen steps) {what}".strip() + ".")
@@ -530,6 +555,18 @@ class _Builder:
         if spec.summary is not None:
             body += _p("Cause-specific hazards, exact posterior per cause (the likelihood "
                        "factorises by cause).", "note") + _table(spec.summary, digits=3)
+        if spec.adequacy is not None and not spec.adequacy.empty:
+            outside = spec.adequacy[~spec.adequacy["inside_band"].astype(bool)]
+            verdict = ("The Aalen–Johansen estimate lies inside every posterior 95% band." if
+                       outside.empty else
+                       f"Model misfit warning: the Aalen–Johansen estimate lies outside the "
+                       f"posterior 95% band in {len(outside)} of {len(spec.adequacy)} rows "
+                       "(see the table); read the model-based CIFs of those causes with "
+                       "caution. (An Aalen–Johansen estimate of 0 — no event yet — always lies "
+                       "below a model's band.)")
+            body += (_p("Does the cause-specific model follow the data? Posterior CIF against "
+                        "the nonparametric Aalen–Johansen estimate at each landmark. " + verdict,
+                        "note") + _table(spec.adequacy, digits=3))
         if spec.illness_death is not None:
             body += (_p("Illness–death model (relapse, NRM, death after relapse; one posterior "
                         "for OS, PFS and both CIFs).", "note")

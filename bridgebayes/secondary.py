@@ -14,16 +14,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bridgebayes.analysis import BayesResult
 from bridgebayes.checks import posterior_predictive_km, prior_sensitivity
 from bridgebayes.cohort import Cohort
 from bridgebayes.competing import cause_specific_data, exact_competing_risks
+from bridgebayes.derived_cache import cached_table
 from bridgebayes.multistate import IllnessDeathModel, exact_illness_death, illness_death_data
 from bridgebayes.piecewise import default_cuts
 from bridgebayes.priors import log_hr_prior
+from bridgebayes.reference import cif_at
 from bridgebayes.safety import safety_table
 from bridgebayes.spec import SafetySpec, Spec
 
@@ -42,7 +46,8 @@ def _prior(name: str) -> tuple[float, float]:
     return float(prior.kwargs["mu"]), float(prior.kwargs["sigma"])
 
 
-def ppc_tables(bayes: BayesResult, spec: Spec, *, n_rep: int = 200) -> dict[str, pd.DataFrame]:
+def ppc_tables(bayes: BayesResult, spec: Spec, *, n_rep: int = 200,
+               cache: Path | None = None) -> dict[str, pd.DataFrame]:
     """Posterior predictive KM tables by label ``"<ENDPOINT> — <family> (<prior>)"``.
 
     Only the first prior of ``[bayes]``: the check is about the likelihood, and the priors
@@ -52,18 +57,24 @@ def ppc_tables(bayes: BayesResult, spec: Spec, *, n_rep: int = 200) -> dict[str,
     tables = {}
     for endpoint in spec.bayes.endpoints:
         for family in spec.bayes.families:
-            fit = bayes.fits[f"{endpoint}__{family}__{prior}"]
-            check = posterior_predictive_km(fit, n_rep=n_rep, rng=spec.bayes.seed)
-            tables[f"{endpoint.upper()} — {family} ({prior})"] = check.table
+            key = f"{endpoint}__{family}__{prior}"
+            fit = bayes.fits[key]
+            tables[f"{endpoint.upper()} — {family} ({prior})"] = cached_table(
+                cache, f"{key}.ppc", [bayes.posteriors[key], f"n_rep={n_rep}",
+                                      f"seed={spec.bayes.seed}"],
+                lambda fit=fit: posterior_predictive_km(fit, n_rep=n_rep,
+                                                        rng=spec.bayes.seed).table)
     return tables
 
 
-def power_scaling_table(bayes: BayesResult) -> pd.DataFrame:
-    """Power-scaling prior/likelihood sensitivity (``az.psens``) of every fit, one table."""
+def power_scaling_table(bayes: BayesResult, *, cache: Path | None = None) -> pd.DataFrame:
+    """Power-scaling prior/likelihood sensitivity (``az.psens``) of every fit, one table
+    (stored in ``cache`` beside each posterior and reused while the posterior is unchanged)."""
     frames = []
     for key, fit in bayes.fits.items():
         endpoint, family, prior = key.split("__")
-        table = prior_sensitivity(fit).rename(columns={
+        table = cached_table(cache, f"{key}.psens", [bayes.posteriors[key]],
+                             lambda fit=fit: prior_sensitivity(fit)).rename(columns={
             "prior": "prior_sensitivity", "likelihood": "likelihood_sensitivity"})
         frames.append(table.assign(endpoint=endpoint, family=family, prior=prior))
     # rounded: psens sums in an order that depends on the arrays' memory layout, so a fresh
@@ -83,6 +94,8 @@ class CompetingResult:
     illness_death: pd.DataFrame | None = None
     transitions: pd.DataFrame | None = None
     illness_death_sentences: list[str] = field(default_factory=list)
+    #: posterior CIF vs Aalen–Johansen per family (first prior), cause, arm and landmark
+    adequacy: pd.DataFrame | None = None
 
 
 def competing_analysis(cohort: Cohort, spec: Spec) -> CompetingResult:
@@ -98,7 +111,7 @@ def competing_analysis(cohort: Cohort, spec: Spec) -> CompetingResult:
     for cause in data.causes:
         one = cause_specific_data(data, cause)
         cuts[cause] = tuple(default_cuts(one.time, one.event, n_intervals=bayes.n_intervals))
-    tables, sentences, curves = [], [], None
+    tables, sentences, curves, adequacy = [], [], None, []
     for family in comp.families:
         for prior in comp.priors:
             mu, sigma = _prior(prior)
@@ -111,8 +124,10 @@ def competing_analysis(cohort: Cohort, spec: Spec) -> CompetingResult:
             sentences += [f"[{family}, {prior} prior] {s}" for s in decision.sentences]
             if curves is None:
                 curves = post.curves(horizon=horizon)
+            if prior == comp.priors[0]:
+                adequacy.append(_against_aalen_johansen(post, data, bayes.landmarks, family))
     result = {"decisions": pd.concat(tables, ignore_index=True), "curves": curves,
-              "sentences": sentences}
+              "sentences": sentences, "adequacy": pd.concat(adequacy, ignore_index=True)}
     if comp.illness_death:
         mu, sigma = _prior(comp.priors[0])
         post = exact_illness_death(illness_death_data(cohort),
@@ -126,6 +141,26 @@ def competing_analysis(cohort: Cohort, spec: Spec) -> CompetingResult:
             f"{comp.priors[0]} prior on every transition's log HR): OS, PFS, relapse and NRM "
             "come from the same posterior draws, so OS >= PFS in every draw."]
     return CompetingResult(**result)
+
+
+def _against_aalen_johansen(post, data, landmarks, family: str) -> pd.DataFrame:
+    """Posterior CIF (median, 95% band) next to the nonparametric Aalen–Johansen estimate:
+    a model that cannot follow the data (e.g. PH cause-specific hazards against clustered
+    events) shows up as AJ outside the band."""
+    rows = []
+    arm = np.asarray(data.arm)
+    for a, label in enumerate(data.arms):
+        cif = post.cumulative_incidence(landmarks, a)
+        for k, cause in enumerate(data.causes, start=1):
+            for j, t in enumerate(landmarks):
+                draws = cif[cause][:, j]
+                lo, med, hi = np.quantile(draws, [0.025, 0.5, 0.975])
+                aj = cif_at(np.asarray(data.time)[arm == a], np.asarray(data.event)[arm == a],
+                            t, cause_of_interest=k)
+                rows.append({"family": family, "cause": cause, "arm": label, "landmark": t,
+                             "aalen_johansen": aj, "posterior_median": med, "lower": lo,
+                             "upper": hi, "inside_band": bool(lo <= aj <= hi)})
+    return pd.DataFrame(rows)
 
 
 def safety_analysis(cohort: Cohort, spec: Spec) -> tuple[pd.DataFrame, list[str]]:

@@ -87,6 +87,9 @@ def test_run_writes_results_caches_posteriors_and_resumes(repo_root, tmp_path, c
     nrm = [r for r in competing["decisions"] if r["cause"] == "nrm"]
     assert nrm and all(r["family"] == "weibull" and r["prior"] == "skeptical" for r in nrm)
     assert competing["illness_death"] and competing["transitions"]
+    adequacy = competing["against_aalen_johansen"]  # 2 causes x 2 arms x 2 landmarks
+    assert len(adequacy) == 8 and all(isinstance(r["inside_band"], bool) for r in adequacy)
+    assert all(r["lower"] <= r["posterior_median"] <= r["upper"] for r in adequacy)
     assert {r["status"] for r in results["safety"]["table"]} == {"not reported"}
     assert (out / "tables" / "illness_death.csv").is_file()
     html = (out / "report.html").read_text()

@@ -501,7 +501,8 @@ class _Builder:
                         "to a power near 1. Values above 0.05 are flagged: 'prior-data "
                         "conflict' when both are sensitive, 'strong prior / weak likelihood' "
                         "when only the prior is.", "note")
-                     + '<div class="wide">' + _table(power_scaling, digits=3) + "</div>")
+                     + '<div class="wide">' + _table(_labelled(power_scaling), digits=3)
+                     + "</div>")
         return self.section("prior-sensitivity", "Prior sensitivity", body)
 
     def loo(self) -> str:
@@ -580,7 +581,10 @@ class _Builder:
             body += "<ul>" + "".join(f"<li>{_e(x)}</li>" for x in spec.sentences) + "</ul>"
         if spec.summary is not None:
             body += _p("Cause-specific hazards, exact posterior per cause (the likelihood "
-                       "factorises by cause).", "note") + _table(spec.summary, digits=3)
+                       "factorises by cause). 'probability': P(HR < 1) on HR rows, P(CIF lower "
+                       "with the treatment) on difference rows, P(difference > delta) on the "
+                       "delta rows (there: the probability of harm).", "note") \
+                + _table(_labelled(spec.summary), digits=3)
         if spec.adequacy is not None and not spec.adequacy.empty:
             outside = spec.adequacy[~spec.adequacy["inside_band"].astype(bool)]
             verdict = ("The Aalen–Johansen estimate lies inside every posterior 95% band." if
@@ -592,10 +596,12 @@ class _Builder:
                        "below a model's band.)")
             body += (_p("Does the cause-specific model follow the data? Posterior CIF against "
                         "the nonparametric Aalen–Johansen estimate at each landmark. " + verdict,
-                        "note") + _table(spec.adequacy, digits=3))
+                        "note") + _table(_labelled(spec.adequacy), digits=3))
         if spec.illness_death is not None:
             body += (_p("Illness–death model (relapse, NRM, death after relapse; one posterior "
-                        "for OS, PFS and both CIFs).", "note")
+                        "for OS, PFS and both CIFs). 'probability' on difference rows: P(the "
+                        "treatment is better), i.e. higher OS/PFS or lower relapse/NRM "
+                        "incidence.", "note")
                      + _table(spec.illness_death, digits=3))
         return self.section("competing-risks", "Competing risks", body)
 

@@ -26,6 +26,7 @@ __all__ = [
     "ReferenceAnalysis",
     "cif_at",
     "km_at",
+    "logrank",
     "logrank_p",
     "reference_analysis",
     "reverse_km_median",
@@ -74,13 +75,19 @@ def cif_at(time: np.ndarray, cause: np.ndarray, landmark: float, *,
     return float(np.sum((surv_before * d_k / n)[keep]))
 
 
-def logrank_p(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> float:
-    """Two-sample log-rank p-value (lifelines ``logrank_test``)."""
+def logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> tuple[float, float]:
+    """Two-sample log-rank chi-square statistic (1 df) and p-value (lifelines ``logrank_test``)."""
     group = np.asarray(group)
     time = np.asarray(time, float)
     event = np.asarray(event, int)
     a, b = group == 0, group == 1
-    return float(logrank_test(time[a], time[b], event[a], event[b]).p_value)
+    result = logrank_test(time[a], time[b], event[a], event[b])
+    return float(result.test_statistic), float(result.p_value)
+
+
+def logrank_p(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> float:
+    """Two-sample log-rank p-value (see :func:`logrank`)."""
+    return logrank(time, event, group)[1]
 
 
 def reverse_km_median(time: np.ndarray, died: np.ndarray) -> float:
@@ -145,7 +152,7 @@ def reference_analysis(cohort: Cohort, *, landmarks: tuple[float, ...] = (12.0, 
                 rows.append((name, "survival", group, landmark,
                              km_at(data.time[mask], data.event[mask], landmark),
                              int(mask.sum()), int(data.event[mask].sum())))
-        tests.append((name, "log-rank", np.nan, logrank_p(data.time, data.event, data.arm)))
+        tests.append((name, "log-rank", *logrank(data.time, data.event, data.arm)))
     for name, causes in COMPETING_RISKS.items():
         data = cohort.endpoint(name)
         for code, cause in enumerate(causes, start=1):

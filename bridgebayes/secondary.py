@@ -168,5 +168,5 @@ def safety_analysis(cohort: Cohort, spec: Spec) -> tuple[pd.DataFrame, list[str]
     settings = spec.safety or SafetySpec()
     seed = spec.bayes.seed if spec.bayes is not None else 1
     summary = safety_table(cohort, prior=settings.prior, deltas=settings.deltas, seed=seed,
-                           engraftment_family=settings.engraftment_family)
+                           engraftment_family=_EXACT_FAMILY[settings.engraftment_family])
     return summary.table, list(summary.sentences)

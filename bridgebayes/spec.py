@@ -321,8 +321,8 @@ def _safety(path: Path, table: dict) -> SafetySpec:
     if "deltas" in table:
         out["deltas"] = _numbers(path, "safety.deltas", table["deltas"])
     if "engraftment_family" in table:
-        if table["engraftment_family"] not in ("weibull", "pem"):
-            raise _err(path, "safety.engraftment_family", "'weibull' or 'pem'",
-                       table["engraftment_family"])
+        if table["engraftment_family"] not in ("weibull", "piecewise_exponential"):
+            raise _err(path, "safety.engraftment_family",
+                       "'weibull' or 'piecewise_exponential'", table["engraftment_family"])
         out["engraftment_family"] = table["engraftment_family"]
     return SafetySpec(**out)

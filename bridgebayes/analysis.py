@@ -28,10 +28,10 @@ from bridgebayes import provenance
 from bridgebayes.cohort import Cohort
 from bridgebayes.families import SurvivalFamily, get_family
 from bridgebayes.fit import Fit, FitWarning, SamplerSettings, compare, diagnose, fit
-from bridgebayes.priors import log_hr_prior
+from bridgebayes.priors import log_hr_normal
 from bridgebayes.spec import Spec
 
-__all__ = ["CACHE_FORMAT", "BayesResult", "run_bayes"]
+__all__ = ["CACHE_FORMAT", "BayesResult", "family_for", "run_bayes"]
 
 #: Bumped whenever what a fit stores changes, so older cached posteriors are refitted.
 CACHE_FORMAT = 4
@@ -85,10 +85,10 @@ def _pareto_k_reported() -> Iterator[None]:
         yield
 
 
-def _family(spec: Spec, name: str, prior_name: str):
-    kind, _, strength = prior_name.partition("-")
-    prior = log_hr_prior(kind, strength=strength or "moderate").prior
-    options = {"log_hr_mu": prior.kwargs["mu"], "log_hr_sigma": prior.kwargs["sigma"]}
+def family_for(spec: Spec, name: str, prior_name: str) -> SurvivalFamily:
+    """The family object a spec fits for family ``name`` under prior ``prior_name``."""
+    mu, sigma = log_hr_normal(prior_name)
+    options = {"log_hr_mu": mu, "log_hr_sigma": sigma}
     if name == "piecewise_exponential":
         options["n_intervals"] = spec.bayes.n_intervals
     return get_family(name)(**options)
@@ -142,7 +142,7 @@ def run_bayes(spec: Spec, cohort: Cohort, *, cache: Path, force: bool = False,
         key = f"{endpoint}__{family_name}__{prior_name}"
         meter.set_postfix_str(key, refresh=True)
         data = cohort.endpoint(endpoint)
-        family = _family(spec, family_name, prior_name)
+        family = family_for(spec, family_name, prior_name)
         path = cache / f"{key}.nc"
         cache_key = _cache_key(spec, family)
         idata = None if force else _cached(path, cache_key)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from bridgebayes.decide import _interval
+from bridgebayes.decide import band_frame, credible_interval
 from bridgebayes.endpoints import EndpointData
 from bridgebayes.errors import BridgeBayesError, describe_offenders
 from bridgebayes.exact import pem_posterior, weibull_posterior
@@ -288,11 +288,7 @@ class CompetingRisksPosterior:
         frames = []
         for a, label in enumerate(self.arms):
             for cause, cif in self.cumulative_incidence(times, a).items():
-                frames.append(pd.DataFrame({
-                    "time": times, "arm": label, "cause": cause,
-                    "median": np.median(cif, axis=0),
-                    "lower": np.quantile(cif, (1 - ci) / 2, axis=0),
-                    "upper": np.quantile(cif, (1 + ci) / 2, axis=0)}))
+                frames.append(band_frame(times, cif, ci, arm=label, cause=cause))
         return pd.concat(frames, ignore_index=True)
 
     def decide(self, *, landmarks: Sequence[float] = (12.0, 24.0),
@@ -322,7 +318,7 @@ class CompetingRisksPosterior:
         pair = f"{trt} - {ref}"
         rows, sentences = [], []
         for cause, hr in self.cause_specific_hr().items():
-            med, lo, hi = _interval(hr, ci)
+            med, lo, hi = credible_interval(hr, ci)
             p = float(np.mean(hr < 1))
             rows.append(_row("cause-specific HR", cause, "", 1.0, hr, ci, p))
             sentences.append(f"Cause-specific HR for {cause} ({trt} vs {ref}): {med:.2f} "
@@ -338,7 +334,7 @@ class CompetingRisksPosterior:
                     rows.append(_row(f"CIF({t:g})", cause, trt, t, cif[1][cause][:, j], ci))
                     p_lower = float(np.mean(diff < 0))
                     rows.append(_row(f"CIF({t:g}) difference", cause, pair, t, diff, ci, p_lower))
-                    med, lo, hi = _interval(diff, ci)
+                    med, lo, hi = credible_interval(diff, ci)
                     sentences.append(
                         f"At {t:g} months, {cause} cumulative incidence is "
                         f"{100 * np.median(cif[1][cause][:, j]):.0f}% with {trt} vs "
@@ -357,7 +353,8 @@ class CompetingRisksPosterior:
 
 def _row(quantity: str, cause: str, arm: str, threshold: float, draws: np.ndarray | None,
          ci: float, probability: float = np.nan) -> dict:
-    med, lo, hi = (np.nan,) * 3 if draws is None else _interval(np.asarray(draws, float), ci)
+    med, lo, hi = ((np.nan,) * 3 if draws is None
+                   else credible_interval(np.asarray(draws, float), ci))
     return {"quantity": quantity, "cause": cause, "arm": arm, "threshold": threshold,
             "estimate": med, "lower": lo, "upper": hi, "probability": probability}
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from bridgebayes.errors import BridgeBayesError
 
-__all__ = ["Decision", "decide"]
+__all__ = ["Decision", "band_frame", "credible_interval", "decide"]
 
 #: survival(times, arm) -> array (n_draws, n_times) of S(t) for arm 0 (reference) or 1.
 SurvivalFn = Callable[[np.ndarray, int], np.ndarray]
@@ -49,7 +49,7 @@ class Decision:
         return "\n".join(self.sentences)
 
 
-def _interval(x: np.ndarray, ci: float) -> tuple[float, float, float]:
+def credible_interval(x: np.ndarray, ci: float) -> tuple[float, float, float]:
     # quantiles that are draws: no interpolation, so infinite draws (median never reached)
     # give infinite bounds instead of inf - inf
     method = "inverted_cdf" if np.isinf(x).any() else "linear"
@@ -57,9 +57,17 @@ def _interval(x: np.ndarray, ci: float) -> tuple[float, float, float]:
     return float(med), float(lo), float(hi)
 
 
+def band_frame(times: np.ndarray, values: np.ndarray, ci: float, **labels: str) -> pd.DataFrame:
+    """Tidy pointwise band of draws ``values`` (``n_draws × n_times``): ``time``, the
+    ``labels`` columns (e.g. ``arm=...``), ``median``, ``lower``, ``upper`` (equal-tailed)."""
+    return pd.DataFrame({"time": times, **labels, "median": np.median(values, axis=0),
+                         "lower": np.quantile(values, (1 - ci) / 2, axis=0),
+                         "upper": np.quantile(values, (1 + ci) / 2, axis=0)})
+
+
 def _row(quantity: str, draws: np.ndarray | None, ci: float, *, arm: str = "",
          threshold: float = np.nan, probability: float = np.nan) -> dict:
-    med, lo, hi = (np.nan,) * 3 if draws is None else _interval(draws, ci)
+    med, lo, hi = (np.nan,) * 3 if draws is None else credible_interval(draws, ci)
     return {"quantity": quantity, "arm": arm, "threshold": threshold, "estimate": med,
             "lower": lo, "upper": hi, "probability": probability}
 
@@ -152,7 +160,7 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
     interval_rows = [] if interval_log_hr is None else _interval_rows(
         interval_log_hr, interval_cuts, n_draws=log_hr.size, ci=ci)
     rows += interval_rows
-    med, lo, hi = _interval(hr, ci)
+    med, lo, hi = credible_interval(hr, ci)
     p1 = float(np.mean(hr < 1))
     sentences = [
         f"Under the {prior} prior, the probability that {trt} lowers the {endpoint} hazard "
@@ -168,12 +176,8 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
         end = horizon or 1.5 * max([*landmarks, rmst_tau or 0.0, 1.0])
         grid = np.linspace(0.0, end, 601)
         surv = {0: survival(grid, 0), 1: survival(grid, 1)}
-        curves = pd.concat([pd.DataFrame({
-            "time": grid, "arm": arms[a],
-            "median": np.median(surv[a], axis=0),
-            "lower": np.quantile(surv[a], (1 - ci) / 2, axis=0),
-            "upper": np.quantile(surv[a], (1 + ci) / 2, axis=0)}) for a in (0, 1)],
-            ignore_index=True)
+        curves = pd.concat([band_frame(grid, surv[a], ci, arm=arms[a]) for a in (0, 1)],
+                           ignore_index=True)
         rows += _landmark_rows(survival, arms, landmarks, deltas, ci, sentences, endpoint)
         if rmst_tau is not None:
             rows += _rmst_rows(survival, arms, rmst_tau, ci)
@@ -197,7 +201,7 @@ def _landmark_rows(survival: SurvivalFn, arms: tuple[str, str], landmarks: Seque
         for delta in deltas:
             rows.append(_row(f"P(S({t:g}) difference > delta)", None, ci, threshold=delta,
                              probability=float(np.mean(diff > delta))))
-        med, lo, hi = _interval(diff, ci)
+        med, lo, hi = credible_interval(diff, ci)
         sentences.append(
             f"At {t:g} months, {endpoint} is {100 * np.median(s_trt[:, j]):.0f}% with {arms[1]} "
             f"vs {100 * np.median(s_ref[:, j]):.0f}% with {arms[0]} (difference "

@@ -17,7 +17,7 @@ from bridgebayes.cohort import Cohort
 from bridgebayes.endpoints import EndpointData
 from bridgebayes.errors import BridgeBayesError
 from bridgebayes.families import SurvivalFamily, get_family
-from bridgebayes.priors import log_hr_prior
+from bridgebayes.priors import log_hr_normal
 from bridgebayes.survival_table import load_survival_table
 
 __all__ = ["resolve_data", "resolve_family"]
@@ -52,7 +52,5 @@ def resolve_family(family: SurvivalFamily | str, prior: str | None) -> SurvivalF
         raise BridgeBayesError(f"family: expected a family object or name, got {family!r}")
     if prior is None:
         return family
-    kind, _, strength = prior.partition("-")
-    kwargs = log_hr_prior(kind, strength=strength or "moderate").prior.kwargs
-    return dataclasses.replace(family, log_hr_mu=float(kwargs["mu"]),
-                               log_hr_sigma=float(kwargs["sigma"]))
+    mu, sigma = log_hr_normal(prior)
+    return dataclasses.replace(family, log_hr_mu=mu, log_hr_sigma=sigma)

@@ -1,4 +1,5 @@
-"""Atomic file output: a result is either absent or complete, never half-written."""
+"""File input/output: atomic writes (a result is either absent or complete, never
+half-written), staged output folders, NaN-free JSON, and checked TOML reading."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import math
 import os
 import shutil
 import tempfile
+import tomllib
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "json_text", "staged_folder"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "json_text", "read_toml", "staged_folder"]
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -101,3 +103,18 @@ class staged_folder:  # lower case: used like ``open``
         self.tmp.rename(self.target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def read_toml(path: str | os.PathLike[str], error: type[Exception]) -> tuple[bytes, dict]:
+    """The raw bytes (for hashing) and the parsed table of a TOML file.
+
+    A missing file or invalid TOML raises ``error`` naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise error(f"{path}: file not found")
+    raw = path.read_bytes()
+    try:
+        return raw, tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: not valid TOML: {exc}") from None

@@ -42,7 +42,7 @@ import pytensor.tensor as pt
 from bridgebayes import provenance
 from bridgebayes.cohort import Cohort
 from bridgebayes.competing import cumulative_incidence, incidence_grid
-from bridgebayes.decide import _interval
+from bridgebayes.decide import band_frame, credible_interval
 from bridgebayes.diagnostics import Gate, check
 from bridgebayes.endpoints import EndpointData
 from bridgebayes.errors import BridgeBayesError, describe_offenders
@@ -360,7 +360,7 @@ class IllnessDeathPosterior:
         draws, rows = self.draws, []
         for j, name in enumerate(TRANSITIONS):
             for parameter in ("hr", "k", "lam"):
-                med, lo, hi = _interval(draws[parameter][:, j], ci)
+                med, lo, hi = credible_interval(draws[parameter][:, j], ci)
                 p = float(np.mean(draws["hr"][:, j] < 1)) if parameter == "hr" else np.nan
                 rows.append((name, parameter, med, lo, hi, p))
         return pd.DataFrame(rows, columns=["transition", "parameter", "estimate", "lower",
@@ -372,11 +372,7 @@ class IllnessDeathPosterior:
         frames = []
         for a, label in enumerate(self.arms):
             for quantity, values in self.state_probabilities(times, a).items():
-                frames.append(pd.DataFrame({
-                    "time": times, "arm": label, "quantity": quantity,
-                    "median": np.median(values, axis=0),
-                    "lower": np.quantile(values, (1 - ci) / 2, axis=0),
-                    "upper": np.quantile(values, (1 + ci) / 2, axis=0)}))
+                frames.append(band_frame(times, values, ci, arm=label, quantity=quantity))
         return pd.concat(frames, ignore_index=True)
 
     def decide(self, *, landmarks: Sequence[float] = (12.0, 24.0), nrm_delta: float = 0.05,
@@ -529,7 +525,8 @@ def exact_illness_death(data: IllnessDeathData, model: IllnessDeathModel | None 
 
 def _row(quantity: str, measure: str, arm: str, threshold: float, draws: np.ndarray | None,
          ci: float, probability: float = np.nan) -> dict:
-    med, lo, hi = (np.nan,) * 3 if draws is None else _interval(np.asarray(draws, float), ci)
+    med, lo, hi = ((np.nan,) * 3 if draws is None
+                   else credible_interval(np.asarray(draws, float), ci))
     return {"quantity": quantity, "measure": measure, "arm": arm, "threshold": threshold,
             "estimate": med, "lower": lo, "upper": hi, "probability": probability}
 

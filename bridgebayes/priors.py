@@ -21,7 +21,7 @@ from scipy import stats
 from bridgebayes.errors import SpecError
 
 __all__ = ["DISTRIBUTIONS", "LOG_HR_PRIORS", "STRENGTHS", "NamedPrior", "Prior", "describe",
-           "log_hr_prior", "prior_to_toml"]
+           "log_hr_normal", "log_hr_prior", "named_log_hr_prior", "prior_to_toml"]
 
 
 # The closed registry: name -> (PyMC parameter names, those that must be > 0, scipy twin).
@@ -222,6 +222,24 @@ def log_hr_prior(kind: str, *, strength: str = "moderate") -> NamedPrior:
     name = kind if strength == "moderate" else f"{kind}-{strength}"
     prior = Prior("Normal", {"mu": mu, "sigma": sd * STRENGTHS[strength]}, where=name)
     return NamedPrior(name, prior, _meaning(kind, strength, prior), source)
+
+
+def named_log_hr_prior(name: str) -> NamedPrior:
+    """The prior a spec names: ``"kind"`` or ``"kind-strength"`` (e.g. ``"skeptical-weak"``).
+
+    Examples
+    --------
+    >>> named_log_hr_prior("skeptical-strong").prior.kwargs["sigma"]
+    0.21
+    """
+    kind, _, strength = str(name).partition("-")
+    return log_hr_prior(kind, strength=strength or "moderate")
+
+
+def log_hr_normal(name: str) -> tuple[float, float]:
+    """``(mu, sigma)`` of the Normal log-HR prior ``name`` (see :func:`named_log_hr_prior`)."""
+    kwargs = named_log_hr_prior(name).prior.kwargs
+    return float(kwargs["mu"]), float(kwargs["sigma"])
 
 
 LOG_HR_PRIORS: Mapping[str, NamedPrior] = MappingProxyType({k: log_hr_prior(k) for k in _KINDS})

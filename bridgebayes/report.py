@@ -37,7 +37,7 @@ from bridgebayes.cohort import Cohort
 from bridgebayes.diagnostics import GATE
 from bridgebayes.endpoints import ENDPOINTS
 from bridgebayes.errors import BridgeBayesError
-from bridgebayes.priors import log_hr_prior
+from bridgebayes.priors import named_log_hr_prior
 from bridgebayes.reference import ReferenceAnalysis
 
 if TYPE_CHECKING:  # analysis imports PyMC; the report itself does not need it
@@ -401,8 +401,7 @@ class _Builder:
             text.append("Secondary analyses: " + "; ".join(extra) + ".")
             rows = []
             for name in b.priors:
-                kind, _, strength = name.partition("-")
-                named = log_hr_prior(kind, strength=strength or "moderate")
+                named = named_log_hr_prior(name)
                 rows.append({"prior": name, "log HR ~": f"Normal({named.prior.kwargs['mu']:.2f}, "
                              f"{named.prior.kwargs['sigma']:.2f})", "meaning": named.meaning,
                              "source": named.source})

@@ -26,7 +26,7 @@ from bridgebayes.competing import cause_specific_data, exact_competing_risks
 from bridgebayes.derived_cache import cached_table
 from bridgebayes.multistate import IllnessDeathModel, exact_illness_death, illness_death_data
 from bridgebayes.piecewise import default_cuts
-from bridgebayes.priors import log_hr_prior
+from bridgebayes.priors import log_hr_normal
 from bridgebayes.reference import cif_at
 from bridgebayes.safety import safety_table
 from bridgebayes.spec import SafetySpec, Spec
@@ -38,12 +38,6 @@ __all__ = ["CompetingResult", "competing_analysis", "power_scaling_table", "ppc_
 _EXACT_FAMILY = {"piecewise_exponential": "pem", "weibull": "weibull"}
 #: Exact joint draws per cause / transition.
 N_DRAWS = 4000
-
-
-def _prior(name: str) -> tuple[float, float]:
-    kind, _, strength = name.partition("-")
-    prior = log_hr_prior(kind, strength=strength or "moderate").prior
-    return float(prior.kwargs["mu"]), float(prior.kwargs["sigma"])
 
 
 def ppc_tables(bayes: BayesResult, spec: Spec, *, n_rep: int = 200,
@@ -114,7 +108,7 @@ def competing_analysis(cohort: Cohort, spec: Spec) -> CompetingResult:
     tables, sentences, curves, adequacy = [], [], None, []
     for family in comp.families:
         for prior in comp.priors:
-            mu, sigma = _prior(prior)
+            mu, sigma = log_hr_normal(prior)
             post = exact_competing_risks(data, family=_EXACT_FAMILY[family], log_hr_mu=mu,
                                          log_hr_sigma=sigma, cuts=cuts, n_draws=N_DRAWS,
                                          rng=bayes.seed)
@@ -129,7 +123,7 @@ def competing_analysis(cohort: Cohort, spec: Spec) -> CompetingResult:
     result = {"decisions": pd.concat(tables, ignore_index=True), "curves": curves,
               "sentences": sentences, "adequacy": pd.concat(adequacy, ignore_index=True)}
     if comp.illness_death:
-        mu, sigma = _prior(comp.priors[0])
+        mu, sigma = log_hr_normal(comp.priors[0])
         post = exact_illness_death(illness_death_data(cohort),
                                    IllnessDeathModel(log_hr_mu=mu, log_hr_sigma=sigma),
                                    n_draws=N_DRAWS, rng=bayes.seed)

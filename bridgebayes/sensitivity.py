@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from bridgebayes.analysis import _family as spec_family
+from bridgebayes.analysis import family_for as spec_family
 from bridgebayes.cohort import Cohort, load_cohort
 from bridgebayes.endpoints import EndpointData
 from bridgebayes.errors import BridgeBayesError

@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from bridgebayes.errors import SpecError
+from bridgebayes.io import read_toml
 from bridgebayes.units import MONTHS_PER
 
 __all__ = ["BayesSpec", "CompetingSpec", "SafetySpec", "Spec", "load_spec"]
@@ -183,13 +183,7 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
     bridgebayes.errors.SpecError
     """
     path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"{path}: file not found")
-    raw = path.read_bytes()
-    try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    raw, doc = read_toml(path, SpecError)
     _check_schema(path, doc)
     analysis, data, arms = doc["analysis"], doc["data"], doc["arms"]
     if analysis["id"] != path.stem:
@@ -268,12 +262,11 @@ def _bayes(path: Path, table: dict) -> BayesSpec:
 
 
 def _priors(path: Path, key: str, names: list) -> tuple[str, ...]:
-    from bridgebayes.priors import STRENGTHS, log_hr_prior
+    from bridgebayes.priors import STRENGTHS, named_log_hr_prior
 
     for name in names:
-        kind, _, strength = str(name).partition("-")
         try:
-            log_hr_prior(kind, strength=strength or "moderate")
+            named_log_hr_prior(name)
         except SpecError:
             raise _err(path, key, "neutral, skeptical or enthusiastic, optionally "
                        f"suffixed -{'/-'.join(STRENGTHS)}", name) from None

@@ -75,7 +75,7 @@ def analysis_prior(name: str, *, vague_sd: float = 10.0,
     >>> p.weights, np.round(p.means, 3).tolist(), np.round(p.sds, 3).tolist()
     ((0.8, 0.2), [-0.4, 0.0], [0.2, 10.0])
     """
-    from bridgebayes.priors import log_hr_prior
+    from bridgebayes.priors import log_hr_normal
 
     if name == "vague":
         return NormalMixture.normal(0.0, vague_sd)
@@ -90,9 +90,7 @@ def analysis_prior(name: str, *, vague_sd: float = 10.0,
         if borrow_weight == 0:
             return NormalMixture.normal(mean, sd)
         return NormalMixture((1 - borrow_weight, borrow_weight), (mean, 0.0), (sd, vague_sd))
-    kind, _, strength = name.partition("-")
-    named = log_hr_prior(kind, strength=strength or "moderate").prior
-    return NormalMixture.normal(named.kwargs["mu"], named.kwargs["sigma"])
+    return NormalMixture.normal(*log_hr_normal(name))
 
 
 def analyse_trials(trials: SimulatedTrials, plan: AnalysisPlan) -> pd.DataFrame:

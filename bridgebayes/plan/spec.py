@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from bridgebayes.errors import BridgeBayesError, SpecError
+from bridgebayes.io import read_toml
 
 __all__ = ["PlanSpec", "load_plan_spec"]
 
@@ -106,13 +106,7 @@ def load_plan_spec(path: str | os.PathLike[str]) -> PlanSpec:
     (40, 60, 80, 120, 160, 200)
     """
     path = Path(path)
-    if not path.is_file():
-        raise SpecError(f"{path}: file not found")
-    raw = path.read_bytes()
-    try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}") from None
+    raw, doc = read_toml(path, SpecError)
     analysis_id = doc.get("analysis", {}).get("id")
     if analysis_id != path.stem:
         raise _err(path, "analysis.id", f"the file name {path.stem!r}", analysis_id)

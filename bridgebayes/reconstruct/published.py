@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from bridgebayes.errors import PublishedSummaryError
+from bridgebayes.io import read_toml
 
 __all__ = ["Figure", "PublishedSummary", "load_published"]
 
@@ -164,13 +164,7 @@ def load_published(path: str | os.PathLike[str]) -> PublishedSummary:
         Naming the file, the key and what was expected.
     """
     path = Path(path)
-    if not path.is_file():
-        raise PublishedSummaryError(f"{path}: file not found")
-    raw = path.read_bytes()
-    try:
-        doc = tomllib.loads(raw.decode("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise PublishedSummaryError(f"{path}: not valid TOML: {exc}") from None
+    raw, doc = read_toml(path, PublishedSummaryError)
     _no_unknown(path, doc, TOP_KEYS, "top level")
     for section in ("source", "arms", "landmark", "followup"):
         if not isinstance(doc.get(section), dict):

@@ -41,16 +41,7 @@ PRIOR = explicit_prior(log_hr_mu=-0.3, log_hr_sigma=0.3, hazards=(0.05, 0.03), c
 DESIGN = TrialDesign(n_total=150, accrual_rate=4.0, min_followup=24.0, dropout_hazard=0.005)
 
 sys.path.insert(0, str(Path(__file__).parent))
-from results_md import machine_line, write_section  # noqa: E402
-
-
-def _median_time(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from results_md import machine_line, median_time, write_section  # noqa: E402
 
 
 def _endpoint(trials, i: int) -> EndpointData:
@@ -64,14 +55,14 @@ def exact_path(n_trials: int) -> list[str]:
     trials = simulate_trials(DESIGN, PRIOR.sample(n_trials, rng), rng)
     d, e = pem_stats(trials.time, trials.event, trials.arm, trials.enrolled, np.array(CUTS))
     prior = NormalMixture.normal(0.0, 10.0)
-    fast = _median_time(lambda: pem_prob_below(d, e, prior)) / n_trials
+    fast = median_time(lambda: pem_prob_below(d, e, prior)) / n_trials
     n_slow = 100
-    slow = _median_time(lambda: [pem_posterior(_endpoint(trials, i), cuts=CUTS, log_hr_mu=0.0,
+    slow = median_time(lambda: [pem_posterior(_endpoint(trials, i), cuts=CUTS, log_hr_mu=0.0,
                                                log_hr_sigma=10.0).prob_hr_below(1.0)
                                  for i in range(n_slow)]) / n_slow
     plan = AnalysisPlan(CUTS, (("vague", analysis_prior("vague")),))
     job = PlanJob((Scenario("a", DESIGN, None, 5000),), PRIOR, plan, seed=1, chunk_size=5000)
-    chunk = _median_time(lambda: run_chunk(job, 0, 0)) / 5000
+    chunk = median_time(lambda: run_chunk(job, 0, 0)) / 5000
     return [
         f"| exact path: P(HR<1) per trial, {n_trials} trials vectorised (N = 150, 4 intervals) "
         f"| {1 / fast:,.0f} trials/s | `exact.pem_posterior` one by one: {1 / slow:,.0f} "
@@ -99,14 +90,14 @@ def nuts_path(n_trials: int = 3) -> list[str]:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        base = _median_time(fresh) / n_trials
+        base = median_time(fresh) / n_trials
         rows = []
         for backend in ("nutpie", "pymc"):
             nuts = NutsAnalyser(family, chains=2, tune=500, draws=500, backend=backend)
             start = time.perf_counter()
             nuts.log_hr_draws(_endpoint(trials, n_trials), seed=0)  # compile once
             first = time.perf_counter() - start
-            reuse = _median_time(lambda n=nuts: [n.log_hr_draws(_endpoint(trials, i), seed=i)
+            reuse = median_time(lambda n=nuts: [n.log_hr_draws(_endpoint(trials, i), seed=i)
                                                  for i in range(n_trials)]) / n_trials
             rows.append(f"| NUTS path ({backend}, compiled once; first trial incl. compile "
                         f"{first:.1f} s), Weibull PH, 2 chains x (500 + 500) | "
@@ -134,7 +125,7 @@ def dask_workers(n_trials: int) -> list[str]:
                 with tempfile.TemporaryDirectory() as tmp:
                     run_job(job, tmp, scheduler=address)
 
-            out[workers] = _median_time(once)
+            out[workers] = median_time(once)
     return [f"| Dask, {n_trials:,} trials in {n_trials // 2500} chunks, local cluster of 2 "
             f"processes (started: median {statistics.median(startup):.1f} s, not counted) | "
             f"{out[2]:.1f} s ({n_trials / out[2]:,.0f} trials/s) | 1 process: {out[1]:.1f} s "

@@ -30,16 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SECTION = "Reconstruction from published summaries (seed study)"
 
 sys.path.insert(0, str(Path(__file__).parent))
-from results_md import machine_line, write_section  # noqa: E402
-
-
-def _time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from results_md import machine_line, median_time, write_section  # noqa: E402
 
 
 def main() -> None:
@@ -52,13 +43,13 @@ def main() -> None:
     histories, _, _ = anneal(summary, rng=np.random.default_rng(1))
     objective = Objective(summary)
     cohort = _cohort_from_table(histories.to_table(summary.arms), summary.arms)
-    fast = _time(lambda: [objective.values(histories) for _ in range(200)], 3) / 200
-    slow = _time(lambda: fidelity_table(cohort, summary), 3)
+    fast = median_time(lambda: [objective.values(histories) for _ in range(200)], 3) / 200
+    slow = median_time(lambda: fidelity_table(cohort, summary), 3)
 
     from bridgebayes.reconstruct.summaries import reconstruct_from_summaries
 
     single = statistics.median(
-        _time(lambda s=s: reconstruct_from_summaries(summary, seed=s), 1) for s in (1, 2, 3))
+        median_time(lambda s=s: reconstruct_from_summaries(summary, seed=s), 1) for s in (1, 2, 3))
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         table = write_ensemble(summary, Path(tmp), seed=7, k=args.members, workers=2,

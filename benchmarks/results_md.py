@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bridgebayes.io import atomic_write_text
@@ -25,6 +27,16 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 HEADER = "# Benchmark results\n\nEach section is written by the script it names; every figure is " \
          "a ratio against a baseline measured in the same run.\n"
+
+
+def median_time(fn: Callable[[], object], repeat: int = 3) -> float:
+    """Median wall time (seconds) of ``repeat`` calls of ``fn``."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def machine_line(command: str) -> str:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from specs import small_seed_spec
 
 from bridgebayes.cli import main
 from bridgebayes.reconstruct.outputs import write_ensemble
@@ -42,14 +43,7 @@ def test_bad_cohort_exits_2(tmp_path, capsys):
     assert not (tmp_path / "ref").exists()
 
 
-SMALL_BAYES = """
-[bayes]
-endpoints = ["grfs"]
-families = ["weibull"]
-priors = ["skeptical"]
-seed = 3
-draws = 600
-
+COMPETING = """
 [competing]
 families = ["weibull"]
 priors = ["skeptical"]
@@ -57,15 +51,8 @@ priors = ["skeptical"]
 
 
 def small_spec(repo_root, folder):
-    """The seed spec with a one-fit [bayes] section, beside copies of its data."""
-    text = (repo_root / "models" / "cao2025.toml").read_text()
-    text = text[:text.index("\n[bayes]") + 1] + SMALL_BAYES
-    (folder / "models").mkdir()
-    data = repo_root / "data" / "cao2025"
-    text = text.replace("../data/cao2025/", f"{data}/")
-    spec = folder / "models" / "cao2025.toml"
-    spec.write_text(text)
-    return spec
+    """The seed spec with a one-fit [bayes] section and a small [competing] section."""
+    return small_seed_spec(repo_root, folder, COMPETING)
 
 
 def test_run_writes_results_caches_posteriors_and_resumes(repo_root, tmp_path, capsys):
@@ -112,7 +99,7 @@ def test_changed_spec_refits_instead_of_reusing(repo_root, tmp_path, capsys):
     spec = small_spec(repo_root, tmp_path)
     out = tmp_path / "report"
     assert main(["--quiet", "run", str(spec), "--out", str(out)]) == 0
-    spec.write_text(spec.read_text().replace("seed = 3", "seed = 4"))
+    spec.write_text(spec.read_text() + "# edited: any change to the file changes its hash\n")
     capsys.readouterr()
     assert main(["run", str(spec), "--out", str(out)]) == 0
     assert "grfs__weibull__skeptical: fitted" in capsys.readouterr().out

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from specs import small_seed_spec
 
 from bridgebayes import report as report_module
 from bridgebayes.analysis import run_bayes
@@ -23,16 +24,6 @@ from bridgebayes.reference import reference_analysis
 from bridgebayes.report import CompetingRisksInput, ReportError, build_report
 from bridgebayes.spec import load_spec
 
-SMALL_BAYES = """
-[bayes]
-endpoints = ["grfs"]
-families = ["weibull"]
-priors = ["skeptical"]
-seed = 3
-chains = 2
-draws = 500
-tune = 500
-"""
 SECTIONS = ("summary", "provenance", "methods", "endpoints", "forest", "landmarks",
             "prior-sensitivity", "loo", "diagnostics", "reference", "competing-risks")
 OPTIONAL = ("reconstruction-sensitivity", "ppc", "safety")
@@ -43,10 +34,7 @@ def small_run(repo_root: Path, base: Path) -> Path:
     is shared by every caller in the session, so only the first run samples."""
     spec = base / "report_spec" / "models" / "cao2025.toml"
     if not spec.is_file():
-        text = (repo_root / "models" / "cao2025.toml").read_text()
-        text = text[:text.index("\n[bayes]") + 1] + SMALL_BAYES
-        spec.parent.mkdir(parents=True)
-        spec.write_text(text.replace("../data/cao2025/", f"{repo_root / 'data' / 'cao2025'}/"))
+        small_seed_spec(repo_root, base / "report_spec")
     out = base / "report_run" / "report"
     assert main(["--quiet", "run", str(spec), "--out", str(out)]) == 0
     return out

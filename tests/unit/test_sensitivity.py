@@ -8,7 +8,7 @@ import pytest
 from scipy.integrate import quad
 from scipy.stats import gamma, norm
 
-from bridgebayes.analysis import _family as spec_family
+from bridgebayes.analysis import family_for as spec_family
 from bridgebayes.cohort import Cohort, load_cohort
 from bridgebayes.decide import decide
 from bridgebayes.errors import BridgeBayesError

@@ -17,6 +17,10 @@ import pandas as pd
 from bridgebayes.errors import BridgeBayesError
 from bridgebayes.io import json_text, staged_folder
 
+#: ``bridgebayes sbc --models`` choices (``sbc_cli.ALL_MODELS``, kept here so that the parser
+#: does not import PyMC)
+SBC_MODELS = ("pem", "weibull", "competing", "illness_death")
+
 EXIT_OK, EXIT_BAD_INPUT, EXIT_CHECK_FAILED = 0, 2, 3
 
 
@@ -166,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sbc", help="simulation-based calibration of the models (release run: "
                                    "1000 simulations per model and scenario; docs/validation.md)")
-    p.add_argument("--models", nargs="+", default=["pem", "weibull"], choices=["pem", "weibull"])
+    p.add_argument("--models", nargs="+", default=list(SBC_MODELS), choices=list(SBC_MODELS))
     p.add_argument("--scenarios", nargs="+", default=["small", "large"],
                    choices=["small", "large"])
     p.add_argument("--n-sims", type=int, default=1000, help="simulations on the exact path")

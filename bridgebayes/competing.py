@@ -362,6 +362,8 @@ def _row(quantity: str, cause: str, arm: str, threshold: float, draws: np.ndarra
 def exact_competing_risks(data: EndpointData, *, family: str = "pem",
                           log_hr_mu: float = 0.0, log_hr_sigma: float = 1.0,
                           cuts: Mapping[str, Sequence[float]] | None = None,
+                          a0: float = 0.1,
+                          prior_scale: Mapping[str, float] | None = None,
                           n_draws: int = 4000,
                           rng: np.random.Generator | int | None) -> CompetingRisksPosterior:
     """Exact joint posterior of the cause-specific models, by the quadrature oracle per cause.
@@ -378,6 +380,13 @@ def exact_competing_risks(data: EndpointData, *, family: str = "pem",
     cuts
         PEM interior cut points per cause label; default: quartiles of that cause's event
         times (``piecewise.default_cuts``).
+    a0
+        Baseline prior shape (``docs/engine.md``).
+    prior_scale
+        Fixed baseline prior scale per cause label instead of the data's: crude rate (per
+        month, PEM) or mean time (months, Weibull), as in
+        :func:`bridgebayes.exact.pem_posterior` / :func:`~bridgebayes.exact.weibull_posterior`.
+        A prior that does not depend on the data (simulation-based calibration).
     n_draws
         Exact joint draws per cause (paired by index: the posterior factorises).
     rng
@@ -394,22 +403,25 @@ def exact_competing_risks(data: EndpointData, *, family: str = "pem",
     if family not in ("pem", "weibull"):
         raise BridgeBayesError(f"family: expected 'pem' or 'weibull', got {family!r}")
     _check_competing(data)
-    unknown = set(cuts or {}) - set(data.causes)
-    if unknown:
-        raise BridgeBayesError(f"cuts: unknown cause(s) {sorted(unknown)}; expected labels in "
-                               f"{list(data.causes)}")
+    for key, given in (("cuts", cuts), ("prior_scale", prior_scale)):
+        unknown = set(given or {}) - set(data.causes)
+        if unknown:
+            raise BridgeBayesError(f"{key}: unknown cause(s) {sorted(unknown)}; expected "
+                                   f"labels in {list(data.causes)}")
     rng = np.random.default_rng(rng)
     models = []
     for code, cause in enumerate(data.causes, start=1):
         one = cause_specific_data(data, code)
+        scale = (prior_scale or {}).get(cause)
         if family == "pem":
             post = pem_posterior(one, cuts=(cuts or {}).get(cause), log_hr_mu=log_hr_mu,
-                                 log_hr_sigma=log_hr_sigma)
+                                 log_hr_sigma=log_hr_sigma, a0=a0, crude_rate=scale)
             model: SurvivalFamily = PiecewiseExponentialPH(log_hr_mu=log_hr_mu,
-                                                           log_hr_sigma=log_hr_sigma)
+                                                           log_hr_sigma=log_hr_sigma, a0=a0)
         else:
-            post = weibull_posterior(one, log_hr_mu=log_hr_mu, log_hr_sigma=log_hr_sigma)
-            model = WeibullPH(log_hr_mu=log_hr_mu, log_hr_sigma=log_hr_sigma)
+            post = weibull_posterior(one, log_hr_mu=log_hr_mu, log_hr_sigma=log_hr_sigma,
+                                     a0=a0, mean_time=scale)
+            model = WeibullPH(log_hr_mu=log_hr_mu, log_hr_sigma=log_hr_sigma, a0=a0)
         models.append(CauseModel(cause, model, post.draws(n_draws, rng=rng)))
     return CompetingRisksPosterior(tuple(models), data.arms)
 

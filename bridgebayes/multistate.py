@@ -203,6 +203,11 @@ class IllnessDeathModel:
         Prior ``log_hr_j ~ Normal(mu, sigma)`` of every transition's arm effect.
     a0, log_k_mu, log_k_sigma
         Baseline priors as in :class:`~bridgebayes.families.WeibullPH`.
+    mean_time
+        Fixed prior scales ``m_j`` (months, one per transition) instead of the data's mean
+        observed times: a prior that does not depend on the data (simulation-based
+        calibration, or a prior fixed before the data are seen).  With fixed scales, data
+        without any relapse are allowed: the ``post_relapse_death`` posterior is its prior.
 
     Examples
     --------
@@ -214,19 +219,54 @@ class IllnessDeathModel:
     a0: float = 0.1
     log_k_mu: float = 0.0
     log_k_sigma: float = 1.0
+    mean_time: tuple[float, float, float] | None = None
 
     def __post_init__(self) -> None:
         check_finite(log_hr_mu=self.log_hr_mu, log_k_mu=self.log_k_mu)
         check_positive(log_hr_sigma=self.log_hr_sigma, a0=self.a0, log_k_sigma=self.log_k_sigma)
+        if self.mean_time is not None:
+            values = tuple(self.mean_time)
+            if len(values) != len(TRANSITIONS):
+                raise BridgeBayesError(f"mean_time: expected one value per transition "
+                                       f"{TRANSITIONS}, got {self.mean_time!r}")
+            check_positive(**{f"mean_time[{t}]": v for t, v in zip(TRANSITIONS, values,
+                                                                   strict=True)})
+            object.__setattr__(self, "mean_time", tuple(float(v) for v in values))
+
+    def scales(self, data: IllnessDeathData) -> np.ndarray:
+        """The prior scales ``m_j``: fixed (``mean_time``) or the data's mean observed times.
+
+        Raises
+        ------
+        BridgeBayesError
+            Data-derived scales and no relapse (``post_relapse_death`` has no scale).
+        """
+        if self.mean_time is not None:
+            return np.asarray(self.mean_time, float)
+        relapsed = data.relapsed
+        if not relapsed.any():
+            raise BridgeBayesError("illness-death data: no relapse, so death after relapse "
+                                   "cannot be modelled; use bridgebayes.competing instead (or "
+                                   "fixed prior scales, IllnessDeathModel(mean_time=...))")
+        return np.array([data.time.mean(), data.time.mean(), data.sojourn[relapsed].mean()])
+
+    def prior_draws(self, transition: str, n: int, rng: np.random.Generator
+                    ) -> dict[str, np.ndarray]:
+        """Draws of one transition's prior (fixed scales only): its posterior without data."""
+        if self.mean_time is None:
+            raise BridgeBayesError("prior_draws: needs fixed prior scales (mean_time)")
+        m = self.mean_time[TRANSITIONS.index(transition)]
+        log_hr = rng.normal(self.log_hr_mu, self.log_hr_sigma, n)
+        k = np.exp(rng.normal(self.log_k_mu, self.log_k_sigma, n))
+        log_lam = np.log(rng.gamma(self.a0, 1.0 / self.a0, n)) - k * np.log(m)
+        return {"log_hr": log_hr, "hr": np.exp(log_hr), "k": k, "lam": np.exp(log_lam),
+                "log_lam": log_lam}
 
     def build_model(self, data: IllnessDeathData) -> pm.Model:
         """The PyMC model (variables ``log_k, k, cumhaz_mean_time, lam, log_hr, hr``, dim
         ``transition``; likelihood ``loglik``, dim ``patient``)."""
         relapsed = data.relapsed
-        if not relapsed.any():
-            raise BridgeBayesError("illness-death data: no relapse, so death after relapse "
-                                   "cannot be modelled; use bridgebayes.competing instead")
-        mean_time = np.array([data.time.mean(), data.time.mean(), data.sojourn[relapsed].mean()])
+        mean_time = self.scales(data)
         coords = {"transition": list(TRANSITIONS), "patient": np.asarray(data.ids),
                   "relapsed_patient": np.asarray(data.ids)[relapsed]}
         with pm.Model(coords=coords) as model:
@@ -234,10 +274,6 @@ class IllnessDeathModel:
             time = pm.Data("time", data.time, dims="patient")
             d01 = pm.Data("relapse_event", (data.first_event == 1).astype(float), dims="patient")
             d02 = pm.Data("nrm_event", (data.first_event == 2).astype(float), dims="patient")
-            soj = pm.Data("sojourn", data.sojourn[relapsed], dims="relapsed_patient")
-            d12 = pm.Data("sojourn_event", data.death_after_relapse[relapsed].astype(float),
-                          dims="relapsed_patient")
-            where = pm.Data("relapsed_index", np.flatnonzero(relapsed), dims="relapsed_patient")
             m = pm.Data("mean_time", mean_time, dims="transition")
             log_k = pm.Normal("log_k", mu=self.log_k_mu, sigma=self.log_k_sigma, dims="transition")
             k = pm.Deterministic("k", pt.exp(log_k), dims="transition")
@@ -259,9 +295,14 @@ class IllnessDeathModel:
                 return pt.where(d > 0, log_h, 0.0) - pt.exp(pt.minimum(eta + k[j] * log_t, 50.0))
 
             state0 = term(0, time, arm, d01) + term(1, time, arm, d02)
-            after = term(2, soj, arm[where.astype("int64")], d12)
-            pm.Potential("loglik", pt.inc_subtensor(state0[where.astype("int64")], after),
-                         dims="patient")
+            if relapsed.any():  # else (fixed scales only) 1→2 has no data
+                soj = pm.Data("sojourn", data.sojourn[relapsed], dims="relapsed_patient")
+                d12 = pm.Data("sojourn_event", data.death_after_relapse[relapsed].astype(float),
+                              dims="relapsed_patient")
+                where = pm.Data("relapsed_index", np.flatnonzero(relapsed),
+                                dims="relapsed_patient").astype("int64")
+                state0 = pt.inc_subtensor(state0[where], term(2, soj, arm[where], d12))
+            pm.Potential("loglik", state0, dims="patient")
         return model
 
 
@@ -444,10 +485,15 @@ class IllnessDeathFit:
     retried: bool
 
     def draws(self) -> dict[str, np.ndarray]:
-        """``log_hr``, ``hr``, ``k``, ``lam`` as ``(n_draws, 3)`` arrays (chains flattened)."""
+        """``log_hr``, ``hr``, ``k``, ``lam``, ``log_lam`` as ``(n_draws, 3)`` arrays (chains
+        flattened; ``log_lam`` from the sampled scale, finite where ``lam`` underflows)."""
         post = self.idata.posterior
-        return {name: post[name].stack(sample=("chain", "draw")).transpose(
-            "sample", "transition").to_numpy() for name in ("log_hr", "hr", "k", "lam")}
+        out = {name: post[name].stack(sample=("chain", "draw")).transpose(
+            "sample", "transition").to_numpy() for name in ("log_hr", "hr", "k", "lam",
+                                                            "cumhaz_mean_time")}
+        m = self.idata.constant_data["mean_time"].to_numpy()
+        out["log_lam"] = np.log(out.pop("cumhaz_mean_time")) - out["k"] * np.log(m)[None, :]
+        return out
 
     def posterior(self) -> IllnessDeathPosterior:
         """The draws with the quantities derived from them (OS, PFS, CIFs, decisions)."""
@@ -496,10 +542,11 @@ def exact_illness_death(data: IllnessDeathData, model: IllnessDeathModel | None 
     """Exact posterior of the illness–death model, by the Weibull quadrature oracle per transition.
 
     The likelihood factorises over the transitions (:func:`transition_data`) and the priors
-    are independent, with each transition's ``m_j`` equal to the oracle's mean observed time,
-    so the three exact Weibull posteriors (:func:`bridgebayes.exact.weibull_posterior`) form
-    the exact joint posterior of :class:`IllnessDeathModel`: the test oracle of the NUTS fit
-    and a fast path (no sampling, no diagnostics needed).
+    are independent, with each transition's ``m_j`` equal to the oracle's mean observed time
+    (or the model's fixed ``mean_time``), so the three exact Weibull posteriors
+    (:func:`bridgebayes.exact.weibull_posterior`) form the exact joint posterior of
+    :class:`IllnessDeathModel`: the test oracle of the NUTS fit and a fast path (no sampling,
+    no diagnostics needed).
 
     Examples
     --------
@@ -508,15 +555,16 @@ def exact_illness_death(data: IllnessDeathData, model: IllnessDeathModel | None 
     True
     """
     model = model or IllnessDeathModel()
-    if not data.relapsed.any():
-        raise BridgeBayesError("illness-death data: no relapse, so death after relapse "
-                               "cannot be modelled; use bridgebayes.competing instead")
+    scales = model.scales(data)
     rng = np.random.default_rng(rng)
     per = []
-    for one in transition_data(data).values():
+    for j, (name, one) in enumerate(transition_data(data).items()):
+        if one.time.size == 0:  # no relapse (fixed scales): the posterior is the prior
+            per.append(model.prior_draws(name, n_draws, rng))
+            continue
         post = weibull_posterior(one, log_hr_mu=model.log_hr_mu, log_hr_sigma=model.log_hr_sigma,
                                  log_k_mu=model.log_k_mu, log_k_sigma=model.log_k_sigma,
-                                 a0=model.a0)
+                                 a0=model.a0, mean_time=float(scales[j]))
         per.append(post.draws(n_draws, rng=rng))
     draws = {name: np.stack([p[name] for p in per], axis=1)
              for name in ("log_hr", "hr", "k", "lam", "log_lam")}

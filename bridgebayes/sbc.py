@@ -23,21 +23,19 @@ from __future__ import annotations
 
 import json
 import logging
-import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
-import arviz as az
 import numpy as np
 import pandas as pd
 from scipy.stats import chisquare, norm
 
 from bridgebayes.errors import BridgeBayesError
 from bridgebayes.io import atomic_write_text
-from bridgebayes.sbc_models import SBCModel, Scenario, get_model, get_scenario
+from bridgebayes.sbc_models import CalibratedModel, Scenario, get_model, get_scenario
 
 __all__ = ["BINS", "COVERAGE", "METHODS", "SBCResult", "run_sbc"]
 
@@ -153,35 +151,17 @@ def rank_of(truth: float, draws: np.ndarray, rng: np.random.Generator) -> int:
     return below + (int(rng.integers(0, ties + 1)) if ties else 0)
 
 
-def _posterior_draws(model: SBCModel, scenario: Scenario, data: Any, method: str,
+def _posterior_draws(model: CalibratedModel, scenario: Scenario, data: Any, method: str,
                      n_draws: int, rng: np.random.Generator, nuts: Any
-                     ) -> tuple[dict[str, np.ndarray], float, dict[str, float]]:
-    """Posterior draws, P(HR < 1), diagnostics."""
+                     ) -> tuple[dict[str, Any], float, dict[str, float]]:
+    """Posterior draws, P(HR < 1), diagnostics (empty on the exact path)."""
     if method == "exact":
-        post = model.posterior(data, scenario)
-        return model.posterior_draws(post, n_draws, rng), post.prob_hr_below(1.0), {}
-    from bridgebayes.fit import FitWarning, fit
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FitWarning)  # small-sample guardrails: expected here
-        result = fit(data, model.family(scenario), seed=int(rng.integers(2**31 - 1)),
-                     sampler=nuts)
-    draws = result.draws()
-    total = draws["log_hr"].shape[0]
-    if total < n_draws:
-        raise BridgeBayesError(f"nuts: {total} draws cannot be thinned to n_draws={n_draws}")
-    keep = np.arange(n_draws) * (total // n_draws)
-    thinned = {k: (v[keep] if np.ndim(v) and np.shape(v)[0] == total and k != "cuts" else v)
-               for k, v in draws.items()}
-    free = [v for v in result.idata.posterior.data_vars if v in ("log_hr", "log_k",
-                                                                 "cumhaz_mean_time", "lambda")]
-    ess = az.ess(result.idata, var_names=free)
-    diag = {"ess_bulk_min": float(min(ess[v].min() for v in free)),
-            "gate_passed": float(result.gate.passed), "retried": float(result.retried)}
-    return thinned, float(np.mean(draws["log_hr"] < 0.0)), diag
+        draws, prob = model.exact_draws(data, scenario, n_draws, rng)
+        return draws, prob, {}
+    return model.nuts_draws(data, scenario, n_draws, rng, nuts)
 
 
-def simulate_one(model: SBCModel, scenario: Scenario, *, seed: int, sim: int, method: str,
+def simulate_one(model: CalibratedModel, scenario: Scenario, *, seed: int, sim: int, method: str,
                  n_draws: int, nuts: Any = None,
                  transform_draws: DrawTransform | None = None) -> dict[str, Any]:
     """One SBC simulation → a flat record (ranks and coverage flags per quantity)."""
@@ -195,9 +175,10 @@ def simulate_one(model: SBCModel, scenario: Scenario, *, seed: int, sim: int, me
         draws = transform_draws(draws, post_rng)
     true_values = model.values(truth, data, scenario)
     post_values = model.values(draws, data, scenario)
+    events = model.event_counts(data)
     record: dict[str, Any] = {
-        "sim": sim, "events_reference": int(data.event[data.arm == 0].sum()),
-        "events_treatment": int(data.event[data.arm == 1].sum()), "prob_hr_below_1": prob,
+        "sim": sim, "events_reference": events[0], "events_treatment": events[1],
+        "prob_hr_below_1": prob,
         "ess_bulk_min": diag.get("ess_bulk_min", np.nan),
         "gate_passed": diag.get("gate_passed", np.nan), "retried": diag.get("retried", np.nan)}
     for name, values in post_values.items():
@@ -209,7 +190,7 @@ def simulate_one(model: SBCModel, scenario: Scenario, *, seed: int, sim: int, me
     return record
 
 
-def _settings(model: SBCModel, scenario: Scenario, method: str, seed: int, n_draws: int,
+def _settings(model: CalibratedModel, scenario: Scenario, method: str, seed: int, n_draws: int,
               nuts: Any) -> dict[str, Any]:
     return {"model": asdict(model), "scenario": asdict(scenario), "method": method,
             "seed": seed, "n_draws": n_draws, "chunk": CHUNK,
@@ -225,7 +206,7 @@ def _load_or_run_chunk(path: Path | None, run: Callable[[], pd.DataFrame]) -> pd
     return frame
 
 
-def run_sbc(model: str | SBCModel, scenario: str | Scenario, *, n_sims: int, seed: int,
+def run_sbc(model: str | CalibratedModel, scenario: str | Scenario, *, n_sims: int, seed: int,
             method: str = "exact", n_draws: int | None = None, out: str | Path | None = None,
             nuts: Any = None, transform_draws: DrawTransform | None = None) -> SBCResult:
     """Run simulation-based calibration of one model in one scenario.
@@ -303,7 +284,7 @@ def run_sbc(model: str | SBCModel, scenario: str | Scenario, *, n_sims: int, see
     return _result(model, scenario, method, n_draws, pd.concat(frames, ignore_index=True))
 
 
-def _result(model: SBCModel, scenario: Scenario, method: str, n_draws: int,
+def _result(model: CalibratedModel, scenario: Scenario, method: str, n_draws: int,
             wide: pd.DataFrame) -> SBCResult:
     flags = [c for c in wide.columns if ":" in c]
     sims = wide.drop(columns=flags)

@@ -12,9 +12,10 @@ The same prior is used three times: to draw the true parameters, by the exact or
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 from scipy.stats import norm
@@ -26,8 +27,9 @@ from bridgebayes.families import PiecewiseExponentialPH, SurvivalFamily, Weibull
 from bridgebayes.families.design import check_positive
 from bridgebayes.piecewise import sufficient_stats
 
-__all__ = ["MODELS", "SCENARIOS", "FixedScalePEM", "FixedScaleWeibull", "SBCModel", "Scenario",
-           "get_model", "get_scenario"]
+__all__ = ["MODELS", "SCENARIOS", "CalibratedModel", "FixedScalePEM", "FixedScaleWeibull",
+           "SBCModel", "Scenario", "all_models", "fit_diagnostics", "get_model", "get_scenario",
+           "pem_times", "quiet_fit", "thin"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,38 @@ SCENARIOS: MappingProxyType[str, Scenario] = MappingProxyType({
     "small": Scenario("small", 15, accrual=24.0, analysis=24.0, cuts=(6.0, 12.0)),
     "large": Scenario("large", 60, accrual=24.0, analysis=48.0, cuts=(6.0, 12.0, 24.0)),
 })
+
+
+class CalibratedModel(Protocol):
+    """What the SBC loop (:func:`bridgebayes.sbc.run_sbc`) needs of a model.
+
+    ``draw_prior`` and the posterior draws share one format, which ``values`` turns into the
+    ranked quantities (``quantities``); ``prior_prob_hr_below_1`` is the target of the
+    data-averaged ``P(HR < 1)`` check (of the model's primary log HR).
+    """
+
+    name: str
+
+    @property
+    def prior_prob_hr_below_1(self) -> float: ...
+
+    def quantities(self, scenario: Scenario) -> tuple[str, ...]: ...
+
+    def draw_prior(self, scenario: Scenario, rng: np.random.Generator) -> dict[str, Any]: ...
+
+    def simulate(self, truth: dict[str, Any], scenario: Scenario,
+                 rng: np.random.Generator) -> Any: ...
+
+    def exact_draws(self, data: Any, scenario: Scenario, n_draws: int,
+                    rng: np.random.Generator) -> tuple[dict[str, Any], float]: ...
+
+    def nuts_draws(self, data: Any, scenario: Scenario, n_draws: int, rng: np.random.Generator,
+                   nuts: Any) -> tuple[dict[str, Any], float, dict[str, float]]: ...
+
+    def event_counts(self, data: Any) -> tuple[int, int]: ...
+
+    def values(self, draws: dict[str, Any], data: Any,
+               scenario: Scenario) -> dict[str, np.ndarray]: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,13 +189,7 @@ class SBCModel:
         arm = np.repeat([0, 1], scenario.n_per_arm)
         target = rng.exponential(1.0, arm.size) * np.exp(-truth["log_hr"][0] * arm)
         if self.name == "pem":
-            edges = np.r_[0.0, scenario.cuts]
-            widths = np.r_[np.diff(edges), np.inf]
-            lam = truth["lambda"][0]
-            cum = np.r_[0.0, np.cumsum(lam[:-1] * widths[:-1])]  # H0 at the interval starts
-            j = np.searchsorted(cum, target, side="right") - 1
-            with np.errstate(divide="ignore"):
-                event_time = edges[j] + (target - cum[j]) / lam[j]
+            event_time = pem_times(target, truth["lambda"][0], scenario.cuts)
         else:
             with np.errstate(divide="ignore", over="ignore"):  # inf: censored anyway
                 event_time = np.exp((np.log(target) - truth["log_lam"][0]) / truth["k"][0])
@@ -185,6 +213,25 @@ class SBCModel:
                         rng: np.random.Generator) -> dict[str, np.ndarray]:
         """Exact posterior draws (``post.draws``; proper hazards also without events)."""
         return post.draws(n_draws, rng=rng)
+
+    def exact_draws(self, data: EndpointData, scenario: Scenario, n_draws: int,
+                    rng: np.random.Generator) -> tuple[dict[str, np.ndarray], float]:
+        """Exact posterior draws and the exact ``P(HR < 1 | data)``."""
+        post = self.posterior(data, scenario)
+        return self.posterior_draws(post, n_draws, rng), post.prob_hr_below(1.0)
+
+    def nuts_draws(self, data: EndpointData, scenario: Scenario, n_draws: int,
+                   rng: np.random.Generator, nuts: Any
+                   ) -> tuple[dict[str, np.ndarray], float, dict[str, float]]:
+        """NUTS draws (:func:`bridgebayes.fit.fit`) thinned to ``n_draws``, P(HR < 1),
+        diagnostics."""
+        result = quiet_fit(data, self.family(scenario), rng, nuts)
+        return (thin(result.draws(), n_draws), float(np.mean(result.draws()["log_hr"] < 0.0)),
+                fit_diagnostics([result]))
+
+    def event_counts(self, data: EndpointData) -> tuple[int, int]:
+        """Events in the reference and treatment arms."""
+        return int(data.event[data.arm == 0].sum()), int(data.event[data.arm == 1].sum())
 
     def family(self, scenario: Scenario) -> SurvivalFamily:
         """The PyMC family with the same fixed prior (for NUTS through ``bridgebayes.fit``)."""
@@ -212,17 +259,80 @@ class SBCModel:
         return out
 
 
+def pem_times(target: np.ndarray, lam: np.ndarray, cuts: tuple[float, ...]) -> np.ndarray:
+    """Times at which the piecewise-constant cumulative hazard reaches ``target``.
+
+    ``lam`` holds the hazards of the ``len(cuts) + 1`` intervals; ``inf`` where a zero last
+    hazard never reaches the target.
+
+    Examples
+    --------
+    >>> pem_times(np.array([0.5, 2.0]), np.array([0.1, 1.0]), (10.0,)).tolist()
+    [5.0, 11.0]
+    """
+    edges = np.r_[0.0, cuts]
+    widths = np.r_[np.diff(edges), np.inf]
+    cum = np.r_[0.0, np.cumsum(lam[:-1] * widths[:-1])]  # H0 at the interval starts
+    j = np.searchsorted(cum, target, side="right") - 1
+    with np.errstate(divide="ignore"):
+        return edges[j] + (target - cum[j]) / lam[j]
+
+
+def quiet_fit(data: EndpointData, family: SurvivalFamily, rng: np.random.Generator,
+              nuts: Any) -> Any:
+    """:func:`bridgebayes.fit.fit` seeded from ``rng``, small-sample warnings silenced."""
+    from bridgebayes.fit import FitWarning, fit
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FitWarning)  # small-sample guardrails: expected here
+        return fit(data, family, seed=int(rng.integers(2**31 - 1)), sampler=nuts)
+
+
+def thin(draws: dict[str, Any], n_draws: int) -> dict[str, Any]:
+    """``n_draws`` evenly spaced draws of every per-draw array (constants such as ``cuts`` kept).
+    """
+    total = np.shape(draws["log_hr"])[0]
+    if total < n_draws:
+        raise BridgeBayesError(f"nuts: {total} draws cannot be thinned to n_draws={n_draws}")
+    keep = np.arange(n_draws) * (total // n_draws)
+    return {k: (v[keep] if np.ndim(v) and np.shape(v)[0] == total and k != "cuts" else v)
+            for k, v in draws.items()}
+
+
+def fit_diagnostics(results: list[Any]) -> dict[str, float]:
+    """Smallest bulk ESS of the free parameters, whether every gate passed, any retry."""
+    import arviz as az
+
+    ess_min = np.inf
+    for result in results:
+        free = [v for v in result.idata.posterior.data_vars
+                if v in ("log_hr", "log_k", "cumhaz_mean_time", "lambda")]
+        ess = az.ess(result.idata, var_names=free)
+        ess_min = min(ess_min, min(float(ess[v].min()) for v in free))
+    return {"ess_bulk_min": float(ess_min),
+            "gate_passed": float(all(r.gate.passed for r in results)),
+            "retried": float(any(r.retried for r in results))}
+
+
 #: Fixed prior scales: PEM crude rate 1/24 per month, Weibull mean time 24 months (prior
 #: mean cumulative hazard 1 at 24 months, median survival about 17 months).
 MODELS: MappingProxyType[str, SBCModel] = MappingProxyType({
     "pem": SBCModel("pem", scale=1.0 / 24.0), "weibull": SBCModel("weibull", scale=24.0)})
 
 
-def get_model(name: str) -> SBCModel:
-    """The SBC model called ``name`` (``"pem"`` or ``"weibull"``)."""
-    if name not in MODELS:
-        raise BridgeBayesError(f"model: expected one of {sorted(MODELS)}, got {name!r}")
-    return MODELS[name]
+def all_models() -> dict[str, Any]:
+    """Every SBC model by name: PEM, Weibull, competing risks and illness–death."""
+    from bridgebayes.sbc_multistate import MULTISTATE_MODELS
+
+    return dict(MODELS) | dict(MULTISTATE_MODELS)
+
+
+def get_model(name: str) -> Any:
+    """The SBC model called ``name`` (``pem``, ``weibull``, ``competing``, ``illness_death``)."""
+    models = all_models()
+    if name not in models:
+        raise BridgeBayesError(f"model: expected one of {sorted(models)}, got {name!r}")
+    return models[name]
 
 
 def get_scenario(name: str) -> Scenario:

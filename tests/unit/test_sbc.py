@@ -239,3 +239,11 @@ def test_sbc_command_writes_results_figures_and_report(tmp_path):
     assert set(results["quantity"]) >= {"log_hr", "loglik", "P(HR<1) data-averaged"}
     with pytest.raises(BridgeBayesError, match="model"):
         sbc_command(models=("cox",), out=tmp_path / "x")
+
+
+def test_cli_offers_every_calibrated_model():
+    from bridgebayes.cli import SBC_MODELS
+    from bridgebayes.sbc_cli import ALL_MODELS
+    from bridgebayes.sbc_models import all_models
+
+    assert SBC_MODELS == ALL_MODELS == tuple(all_models())

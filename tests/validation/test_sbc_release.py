@@ -1,5 +1,6 @@
 """Release SBC (slow): 1000 simulations per model and scenario on the exact path, 100 NUTS
-simulations per model in the small scenario.  Pass: every χ² p-value (20 rank bins) and the
+simulations per model in the small scenario, for PEM, Weibull, competing risks and
+illness–death.  Pass: every χ² p-value (20 rank bins) and the
 data-averaged P(HR < 1) check above 0.005.  ``bridgebayes sbc`` runs the same suite and writes
 ``docs/validation.md``.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from bridgebayes.sbc import run_sbc
+from bridgebayes.sbc_cli import ALL_MODELS
 
 pytestmark = pytest.mark.slow
 
@@ -16,7 +18,7 @@ SEED = 20261124
 
 
 @pytest.mark.parametrize("scenario", ["small", "large"])
-@pytest.mark.parametrize("model", ["pem", "weibull"])
+@pytest.mark.parametrize("model", ALL_MODELS)
 def test_release_sbc_exact_path(model, scenario):
     result = run_sbc(model, scenario, n_sims=1000, seed=SEED)
     summary = result.summary()
@@ -26,7 +28,7 @@ def test_release_sbc_exact_path(model, scenario):
     assert summary["coverage95"].between(0.925, 0.975).all(), summary
 
 
-@pytest.mark.parametrize("model", ["pem", "weibull"])
+@pytest.mark.parametrize("model", ALL_MODELS)
 def test_release_sbc_nuts_small_scenario(model):
     result = run_sbc(model, "small", n_sims=100, seed=SEED, method="nuts")
     summary = result.summary()

@@ -371,8 +371,7 @@ def prior_sensitivity(fit: Fit, *, threshold: float = SENSITIVITY_THRESHOLD) -> 
     Parameters
     ----------
     fit
-        A fitted model (with its ``log_likelihood`` group, as :func:`~bridgebayes.fit.fit`
-        writes it).
+        A fitted model (its per-patient ``log_likelihood`` group is added if absent).
     threshold
         Sensitivity at or above which a component counts as influential.
 
@@ -390,9 +389,7 @@ def prior_sensitivity(fit: Fit, *, threshold: float = SENSITIVITY_THRESHOLD) -> 
     --------
     >>> prior_sensitivity(result).query("parameter == 'log_hr'")  # doctest: +SKIP
     """
-    if "log_likelihood" not in fit.idata.groups():
-        raise BridgeBayesError("fit.idata: no log_likelihood group (obs); refit with "
-                               "bridgebayes.fit.fit, which adds it")
+    fit.add_log_likelihood()
     idata = az.InferenceData(posterior=fit.idata.posterior,
                              log_likelihood=fit.idata.log_likelihood)
     pm.compute_log_prior(idata, model=fit.family.build_model(fit.data), progressbar=False)

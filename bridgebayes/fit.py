@@ -24,6 +24,7 @@ from bridgebayes import provenance, samplers
 from bridgebayes.decide import Decision, decide
 from bridgebayes.diagnostics import Gate, check
 from bridgebayes.endpoints import EndpointData
+from bridgebayes.errors import BridgeBayesError
 from bridgebayes.families import SurvivalFamily, posterior_draws
 from bridgebayes.fit_inputs import resolve_data, resolve_family
 from bridgebayes.samplers import BACKENDS, check_backend
@@ -33,13 +34,17 @@ if TYPE_CHECKING:
 
     from bridgebayes.cohort import Cohort
 
-__all__ = ["FEW_EVENTS", "PRIOR_DOMINANCE", "Fit", "FitWarning", "SamplerSettings", "compare",
-           "diagnose", "fit"]
+__all__ = ["FEW_EVENTS", "LOG_LIKELIHOOD_AUTO_MAX", "PRIOR_DOMINANCE", "Fit", "FitWarning",
+           "SamplerSettings", "compare", "diagnose", "fit"]
 
 #: An arm with fewer events than this gets a warning.
 FEW_EVENTS = 5
 #: Posterior SD of log HR above this fraction of the prior SD: the prior dominates.
 PRIOR_DOMINANCE = 0.8
+#: ``fit(log_likelihood=None)`` stores the per-patient log-likelihood up to this many
+#: patients; above, it is computed when LOO needs it (draws × patients: 4,000 draws of
+#: 100,000 patients are 3.2 GB, and most of a large PEM fit's time)
+LOG_LIKELIHOOD_AUTO_MAX = 10_000
 
 
 class FitWarning(UserWarning):
@@ -132,9 +137,19 @@ class Fit:
         return hr_density_figure(self.draws()["log_hr"], arms=self.data.arms,
                                  endpoint=self.data.name.upper(), thresholds=thresholds)
 
+    def add_log_likelihood(self) -> Fit:
+        """Add the per-patient log-likelihood group (``obs``) if the fit has none; ``self``.
+
+        ``fit()`` stores it up to :data:`LOG_LIKELIHOOD_AUTO_MAX` patients; :meth:`loo`,
+        :func:`compare` and :func:`bridgebayes.checks.prior_sensitivity` call this first.
+        """
+        if "log_likelihood" not in self.idata.groups():
+            _add_log_likelihood(self.idata, self.family, self.data)
+        return self
+
     def loo(self) -> az.ELPDData:
         """PSIS-LOO (ArviZ) from the per-patient log-likelihood, with Pareto k per patient."""
-        return az.loo(self.idata, pointwise=True)
+        return az.loo(self.add_log_likelihood().idata, pointwise=True)
 
     def to_netcdf(self, path: str | os.PathLike[str], *, spec_sha256: str | None = None) -> Path:
         """Write the InferenceData atomically; ``spec_sha256`` is stored in its attributes."""
@@ -157,7 +172,8 @@ def _sample(data: EndpointData, family: SurvivalFamily, settings: SamplerSetting
 
 def fit(data: EndpointData | Cohort | pd.DataFrame, family: SurvivalFamily | str = "weibull",
         *, seed: int, endpoint: str | None = None, prior: str | None = None,
-        arms: tuple[str, str] | None = None, sampler: SamplerSettings | None = None) -> Fit:
+        arms: tuple[str, str] | None = None, sampler: SamplerSettings | None = None,
+        log_likelihood: bool | None = None) -> Fit:
     """Fit ``family`` to ``data`` with NUTS.
 
     Parameters
@@ -182,6 +198,11 @@ def fit(data: EndpointData | Cohort | pd.DataFrame, family: SurvivalFamily | str
     sampler
         NUTS settings, including the backend (default nutpie: a refit of the same model
         structure — another endpoint, prior or simulated trial — reuses the compiled model).
+    log_likelihood
+        Store the per-patient log-likelihood group (``obs``, for PSIS-LOO) in ``idata``:
+        ``True``, ``False``, or ``None`` (default) for data of at most
+        :data:`LOG_LIKELIHOOD_AUTO_MAX` patients.  Without it :meth:`Fit.loo` computes it
+        on demand; the posterior is the same either way.
 
     Returns
     -------
@@ -198,6 +219,11 @@ def fit(data: EndpointData | Cohort | pd.DataFrame, family: SurvivalFamily | str
     data = resolve_data(data, endpoint=endpoint, arms=arms)
     family = resolve_family(family, prior)
     sampler = sampler or SamplerSettings()
+    if log_likelihood is None:
+        log_likelihood = np.size(data.time) <= LOG_LIKELIHOOD_AUTO_MAX
+    elif not isinstance(log_likelihood, bool):
+        raise BridgeBayesError(f"log_likelihood: expected True, False or None, got "
+                               f"{log_likelihood!r}")
     idata = _sample(data, family, sampler, seed, tune=sampler.tune,
                     target_accept=sampler.target_accept)
     gate = diagnose(idata)
@@ -207,7 +233,8 @@ def fit(data: EndpointData | Cohort | pd.DataFrame, family: SurvivalFamily | str
         idata = _sample(data, family, sampler, seed + 1, tune=sampler.retry_tune,
                         target_accept=sampler.retry_target_accept)
         gate = diagnose(idata)
-    _add_log_likelihood(idata, family, data)
+    if log_likelihood:
+        _add_log_likelihood(idata, family, data)
     notes = guardrails(data, idata, prior_sigma=family.log_hr_sigma)
     for note in notes:
         warnings.warn(note, FitWarning, stacklevel=2)
@@ -258,7 +285,8 @@ def compare(fits: dict[str, Fit]) -> pd.DataFrame:
     --------
     >>> compare({"pem": pem_fit, "weibull": weibull_fit})  # doctest: +SKIP
     """
-    return az.compare({name: f.idata for name, f in fits.items()}, ic="loo", method="stacking")
+    return az.compare({name: f.add_log_likelihood().idata for name, f in fits.items()},
+                      ic="loo", method="stacking")
 
 
 def diagnose(idata: az.InferenceData) -> Gate:

@@ -41,3 +41,26 @@ def test_compare_gives_stacking_weights_summing_to_one(fits):
     table = compare(results)
     assert set(table.index) == {"weibull", "pem"}
     assert table["weight"].sum() == pytest.approx(1.0)
+
+
+def test_log_likelihood_can_be_left_to_loo(fits):
+    data, results = fits
+    lazy = fit(data, WeibullPH(), seed=2, log_likelihood=False)
+    assert "log_likelihood" not in lazy.idata.groups()
+    np.testing.assert_array_equal(lazy.draws()["log_hr"], results["weibull"].draws()["log_hr"])
+    assert lazy.loo().elpd_loo == pytest.approx(results["weibull"].loo().elpd_loo, rel=1e-12)
+    assert "log_likelihood" in lazy.idata.groups()
+    assert compare({"a": fit(data, WeibullPH(), seed=2, log_likelihood=False),
+                    "b": results["pem"]})["weight"].sum() == pytest.approx(1.0)
+
+
+def test_log_likelihood_default_depends_on_size(fits, monkeypatch):
+    import bridgebayes.fit as fit_module
+    from bridgebayes.errors import BridgeBayesError
+
+    data, _ = fits
+    monkeypatch.setattr(fit_module, "LOG_LIKELIHOOD_AUTO_MAX", data.time.size - 1)
+    assert "log_likelihood" not in fit(data, WeibullPH(), seed=3).idata.groups()
+    assert "log_likelihood" in fit(data, WeibullPH(), seed=3, log_likelihood=True).idata.groups()
+    with pytest.raises(BridgeBayesError, match="log_likelihood"):
+        fit(data, WeibullPH(), seed=3, log_likelihood="yes")

@@ -245,13 +245,14 @@ def test_prior_sensitivity_reports_each_pem_interval():
     assert table[["prior", "likelihood"]].ge(0).all().all()
 
 
-def test_prior_sensitivity_needs_the_log_likelihood():
+def test_prior_sensitivity_adds_a_missing_log_likelihood():
     result = exact_fit(simulate_weibull_trial(0, 6, shape=1.0, hr=1.0, censored=0.2),
                        WeibullPH(), n=50)
     bare = Fit(idata=az.InferenceData(posterior=result.idata.posterior), family=result.family,
                data=result.data, gate=None, retried=False)
-    with pytest.raises(BridgeBayesError, match="no log_likelihood group"):
-        prior_sensitivity(bare)
+    pd.testing.assert_frame_equal(prior_sensitivity(bare), prior_sensitivity(result))
+    np.testing.assert_allclose(bare.idata.log_likelihood["obs"],
+                               result.idata.log_likelihood["obs"])
 
 
 # --- end to end on a NUTS fit ------------------------------------------------------------------

@@ -181,8 +181,9 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
         rows += _landmark_rows(survival, arms, landmarks, deltas, ci, sentences, endpoint)
         if rmst_tau is not None:
             rows += _rmst_rows(survival, arms, rmst_tau, ci)
-        for a in (0, 1):
-            rows.append(_row("median survival", _median_time(surv[a], grid), ci, arm=arms[a]))
+        for a in (0, 1):  # threshold: the grid end; inf = not reached by then
+            rows.append(_row("median survival", _median_time(surv[a], grid), ci, arm=arms[a],
+                             threshold=float(end)))
     return Decision(pd.DataFrame(rows), curves, tuple(sentences))
 
 

@@ -34,6 +34,7 @@ import pandas as pd
 
 from bridgebayes import plots, provenance
 from bridgebayes.cohort import Cohort
+from bridgebayes.decision_table import decision_rows
 from bridgebayes.diagnostics import GATE
 from bridgebayes.endpoints import ENDPOINTS
 from bridgebayes.errors import BridgeBayesError
@@ -479,6 +480,25 @@ class _Builder:
         return self.section("landmarks", "Landmark survival and RMST",
                             note + '<div class="wide">' + _table(table) + "</div>")
 
+    def decision_tables(self) -> str:
+        ref, trt = self.arms
+        prior = self.primary_prior
+        families = tuple(self.spec.bayes.families)
+        labels = {f: plots.family_label(f) for f in families}
+        parts = [_p(f"Under the {prior} prior, per endpoint and model.  HR: {trt} vs {ref} "
+                    f"(HR < 1 favours {trt}); CrI: equal-tailed credible interval; HDI: highest "
+                    f"density interval; Δ survival: {trt} − {ref} in percentage points; the "
+                    "AFT factor (Weibull) is the ratio of median survival times; median "
+                    "survival is 'not reached' when the posterior median survival curve "
+                    "stays above 50% to the end of the decision grid.  Other priors: "
+                    "tables/decisions.csv.", "note")]
+        for endpoint in self.spec.bayes.endpoints:
+            label = ENDPOINTS[endpoint].label if endpoint in ENDPOINTS else endpoint
+            table = decision_rows(self.bayes.decisions, endpoint=endpoint, prior=prior,
+                                  families=families, labels=labels)
+            parts.append(f"<h3>{_e(label)} ({_e(endpoint.upper())})</h3>" + _table(table))
+        return self.section("decisions", "Decision table", "".join(parts))
+
     def prior_sensitivity(self, power_scaling: pd.DataFrame | None = None) -> str:
         rows = []
         hr = self.hr_rows()
@@ -681,7 +701,8 @@ def build_report(*, spec: Spec, cohort: Cohort, reference: ReferenceAnalysis,
     b = _Builder(spec, cohort, reference, bayes)
     sections = [b.summary(), b.provenance(fidelity), b.methods(), b.endpoints()]
     if bayes is not None:
-        sections += [b.forest(), b.landmarks(), b.prior_sensitivity(power_scaling), b.loo(),
+        sections += [b.forest(), b.landmarks(), b.decision_tables(),
+                     b.prior_sensitivity(power_scaling), b.loo(),
                      b.diagnostics()]
     sections.append(b.reference_section())
     if sensitivity is not None:

@@ -24,7 +24,7 @@ from bridgebayes.reference import reference_analysis
 from bridgebayes.report import CompetingRisksInput, ReportError, build_report
 from bridgebayes.spec import load_spec
 
-SECTIONS = ("summary", "provenance", "methods", "endpoints", "forest", "landmarks",
+SECTIONS = ("summary", "provenance", "methods", "endpoints", "forest", "landmarks", "decisions",
             "prior-sensitivity", "loo", "diagnostics", "reference", "competing-risks")
 OPTIONAL = ("reconstruction-sensitivity", "ppc", "safety")
 
@@ -78,6 +78,10 @@ def test_report_has_every_section_and_the_banner(run):
             f"relapse-free survival (GRFS) hazard compared with blinatumomab is "
             f"{100 * p1:.0f}% (Weibull model).") in html
     assert "R-hat ≤ 1.01" in html and "Normal(0.00, 0.42)" in html  # methods: gate, prior
+    decisions = html[html.index('<section id="decisions">'):]
+    decisions = decisions[:decisions.index("</section>")]
+    assert "P(HR &lt; 1)" in decisions and "AFT factor" in decisions
+    assert "median survival, CAR-T (months)" in decisions and ">inf<" not in decisions
 
 
 def test_report_is_self_contained_and_figures_are_written(run):

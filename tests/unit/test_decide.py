@@ -84,6 +84,7 @@ def test_median_survival_beyond_the_grid_is_infinite_and_inside_is_exact():
     assert len(medians) == 2
     # median of the two draws: one at 10 months, one infinite -> the quantile is infinite
     assert np.isinf(medians["upper"]).all()
+    assert (medians["threshold"] == 36.0).all()  # "not reached by 36 months"
     d1 = decide(np.zeros(1), survival=lambda t, arm: np.exp(-rate[:1, None] * t[None, :]),
                 landmarks=(12.0,), rmst_tau=None, horizon=36.0)
     est = d1.table[d1.table["quantity"] == "median survival"]["estimate"].iloc[0]

@@ -1,0 +1,112 @@
+"""The clinician-facing decision table: the rows of ``decide()`` as labelled, formatted text.
+
+One table per endpoint, one column per model (family), for one prior: HR with its credible
+interval and HDI, P(HR < c), the probability of a negligible difference (ROPE), the Weibull
+AFT factor, per-interval HRs of a time-varying PEM, P(ΔS(t) > δ) at each landmark and the
+median survival per arm — "not reached by t months" when the posterior median survival lies
+beyond the decision grid (``threshold`` of the ``median survival`` rows).  Landmark survival and
+RMST values have their own report table.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+__all__ = ["decision_rows", "format_median", "format_row"]
+
+#: Quantities shown elsewhere in the report (landmark survival and RMST table).
+_ELSEWHERE = (r"^S\(\d", r"^RMST\(")
+
+
+def _num(x: float, digits: int) -> str:
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    return f"{round(float(x), digits) + 0.0:.{digits}f}"
+
+
+def _interval(row: pd.Series, digits: int = 2) -> str:
+    return (f"{_num(row['estimate'], digits)} [{_num(row['lower'], digits)}, "
+            f"{_num(row['upper'], digits)}]")
+
+
+def _pct(p: float) -> str:
+    return f"{100 * p:.0f}%"
+
+
+def format_median(row: pd.Series) -> str:
+    """Median survival (months) with its 95% CrI; "not reached by t months" beyond the grid.
+
+    Examples
+    --------
+    >>> format_median(pd.Series({"estimate": float("inf"), "lower": 20.0,
+    ...                          "upper": float("inf"), "threshold": 36.0}))
+    'not reached by 36 months (95% CrI lower bound 20.0)'
+    >>> format_median(pd.Series({"estimate": 14.0, "lower": 9.5, "upper": float("inf"),
+    ...                          "threshold": 36.0}))
+    '14.0 [9.5, > 36]'
+    """
+    horizon = row["threshold"]
+    if math.isinf(row["estimate"]):
+        if math.isinf(row["lower"]):
+            return f"not reached by {horizon:g} months"
+        return (f"not reached by {horizon:g} months (95% CrI lower bound "
+                f"{_num(row['lower'], 1)})")
+    upper = f"> {horizon:g}" if math.isinf(row["upper"]) else _num(row["upper"], 1)
+    return f"{_num(row['estimate'], 1)} [{_num(row['lower'], 1)}, {upper}]"
+
+
+def format_row(row: pd.Series) -> tuple[str, str] | None:
+    """``(label, text)`` of one ``decide()`` row, or ``None`` if shown elsewhere."""
+    q = str(row["quantity"])
+    if q == "HR":
+        return "HR, median [95% CrI]", _interval(row)
+    if q == "HR (HDI)":
+        return "HR, 95% HDI", f"[{_num(row['lower'], 2)}, {_num(row['upper'], 2)}]"
+    if q == "P(HR < c)":
+        return f"P(HR < {row['threshold']:g})", _pct(row["probability"])
+    if q.startswith("P(") and "<= HR <=" in q:
+        lo, hi = q[2:-1].split(" <= HR <= ")
+        return f"P(negligible difference: {lo} ≤ HR ≤ {hi})", _pct(row["probability"])
+    if q.startswith("P(S(") and q.endswith("difference > delta)"):
+        t = q[len("P(S("):q.index(")")]
+        return (f"P(Δ survival at {t} months > {100 * row['threshold']:g} points)",
+                _pct(row["probability"]))
+    if q == "median survival":
+        return f"median survival, {row['arm']} (months)", format_median(row)
+    if q.startswith("HR (interval"):
+        span = q[len("HR (interval "):].removesuffix(" months)").replace("–inf", " onwards")
+        return f"HR in months {span}", (
+            f"{_interval(row)}; P(HR < 1) {_pct(row['probability'])}")
+    if pd.Series([q]).str.match("|".join(_ELSEWHERE)).iloc[0]:
+        return None
+    return q, _interval(row)  # further named quantities, e.g. the AFT factor
+
+
+def decision_rows(decisions: pd.DataFrame, *, endpoint: str, prior: str,
+                  families: tuple[str, ...], labels: dict[str, str]) -> pd.DataFrame:
+    """One endpoint's decision table: ``quantity`` and one column per family label.
+
+    Examples
+    --------
+    >>> decision_rows(result.decisions, endpoint="os", prior="neutral",
+    ...               families=("weibull",), labels={"weibull": "Weibull"})  # doctest: +SKIP
+    """
+    columns: dict[str, dict[str, str]] = {}
+    order: list[str] = []
+    for family in families:
+        part = decisions[(decisions["endpoint"] == endpoint) & (decisions["family"] == family)
+                         & (decisions["prior"] == prior)]
+        column: dict[str, str] = {}
+        for _, row in part.iterrows():
+            formatted = format_row(row)
+            if formatted is None:
+                continue
+            label, text = formatted
+            column[label] = text
+            if label not in order:
+                order.append(label)
+        columns[labels.get(family, family)] = column
+    return pd.DataFrame({"quantity": order, **{name: [col.get(q, "–") for q in order]
+                                               for name, col in columns.items()}})

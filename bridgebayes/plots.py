@@ -348,6 +348,23 @@ def family_label(name: str) -> str:
     return {"piecewise_exponential": "PEM", "weibull": "Weibull"}.get(name, name)
 
 
+#: Display labels of causes, transitions and multistate quantities (other names unchanged).
+DISPLAY_LABELS = {"nrm": "NRM", "relapse": "relapse", "post_relapse_death": "death after relapse",
+                  "os": "OS", "pfs": "PFS", "relapse_cif": "relapse CIF", "nrm_cif": "NRM CIF",
+                  "os & nrm_cif": "OS and NRM CIF", "relapsed_alive": "relapsed and alive"}
+
+
+def display_label(name: str) -> str:
+    """Reader-facing label of a cause, transition or quantity name (``"nrm"`` → ``"NRM"``).
+
+    Examples
+    --------
+    >>> display_label("nrm"), display_label("post_relapse_death"), display_label("gvhd")
+    ('NRM', 'death after relapse', 'gvhd')
+    """
+    return DISPLAY_LABELS.get(name, name)
+
+
 # ---------------------------------------------------------------- competing risks
 
 def aalen_johansen_curves(data: EndpointData) -> pd.DataFrame:
@@ -439,8 +456,8 @@ def cif_figure(aalen_johansen: pd.DataFrame, posterior: pd.DataFrame | None = No
         ax.set_xlim(0, end)
         ax.set_ylim(0, 1)
         ax.set_xlabel("Months since transplant")
-        ax.set_ylabel(f"Cumulative incidence of {cause}")
-        ax.set_title(f"{cause}")
+        ax.set_ylabel(f"Cumulative incidence of {display_label(cause)}")
+        ax.set_title(display_label(cause))
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize=8)
     fig.suptitle("Competing risks: cumulative incidence per arm")
@@ -487,7 +504,7 @@ def ppc_figure(table: pd.DataFrame, *, arms: tuple[str, str], endpoint: str,
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("Months since transplant")
     ax.set_ylabel("Survival probability")
-    ax.set_title(f"{endpoint}: posterior predictive check (observed vs replicated KM)")
+    ax.set_title(f"{endpoint}: observed vs replicated KM")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=8)
     return fig

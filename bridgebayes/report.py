@@ -24,6 +24,7 @@ import base64
 import html
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,12 +216,17 @@ def _p(text: str, css: str = "") -> str:
 
 
 def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
-    """Endpoint names in capitals and short family labels, for display."""
+    """Endpoint names in capitals, short family labels, readable cause/transition/quantity
+    names (``plots.display_label``), for display."""
     out = frame.copy()
     if "endpoint" in out:
         out["endpoint"] = out["endpoint"].astype(str).str.upper()
     if "family" in out:
         out["family"] = out["family"].map(plots.family_label)
+    for column in ("cause", "transition", "quantity"):
+        if column in out:
+            out[column] = out[column].map(lambda v: plots.display_label(v)
+                                          if isinstance(v, str) else v)
     return out
 
 
@@ -591,7 +597,8 @@ class _Builder:
         what = ("with posterior median and 95% bands" + (f" ({spec.model})" if spec.model else "")
                 if spec.posterior is not None else "")
         body = self.figure(f"cif_{spec.endpoint}", fig,
-                           f"Cumulative incidence of {' and '.join(data.causes)} per arm "
+                           f"Cumulative incidence of "
+                           f"{' and '.join(map(plots.display_label, data.causes))} per arm "
                            f"(Aalen–Johansen steps) {what}".strip() + ".")
         tests = self.reference.tests[self.reference.tests["test"] == "gray"]
         if not tests.empty:
@@ -621,7 +628,7 @@ class _Builder:
                         "for OS, PFS and both CIFs). 'probability' on difference rows: P(the "
                         "treatment is better), i.e. higher OS/PFS or lower relapse/NRM "
                         "incidence.", "note")
-                     + _table(spec.illness_death, digits=3))
+                     + _table(_labelled(spec.illness_death), digits=3))
         return self.section("competing-risks", "Competing risks", body)
 
     def ppc(self, tables: Mapping[str, pd.DataFrame]) -> str:
@@ -629,7 +636,7 @@ class _Builder:
                    "curves of data sets replicated from the posterior (with censoring); an "
                    "observed curve leaving the band points to misfit.", "note")]
         for label, table in tables.items():
-            name = "ppc_" + "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in label)
+            name = "ppc_" + "_".join(re.findall(r"[a-z0-9]+", label.lower()))
             body.append(self.figure(name, plots.ppc_figure(table, arms=self.arms,
                                                            endpoint=label),
                                     f"Posterior predictive check: {label}."))

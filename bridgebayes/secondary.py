@@ -26,6 +26,7 @@ from bridgebayes.competing import cause_specific_data, exact_competing_risks
 from bridgebayes.derived_cache import cached_table
 from bridgebayes.multistate import IllnessDeathModel, exact_illness_death, illness_death_data
 from bridgebayes.piecewise import default_cuts
+from bridgebayes.plots import family_label
 from bridgebayes.priors import log_hr_normal
 from bridgebayes.reference import cif_at
 from bridgebayes.safety import safety_table
@@ -42,7 +43,7 @@ N_DRAWS = 4000
 
 def ppc_tables(bayes: BayesResult, spec: Spec, *, n_rep: int = 200,
                cache: Path | None = None) -> dict[str, pd.DataFrame]:
-    """Posterior predictive KM tables by label ``"<ENDPOINT> — <family> (<prior>)"``.
+    """Posterior predictive KM tables by label ``"<ENDPOINT> — <family> (<prior> prior)"``.
 
     Only the first prior of ``[bayes]``: the check is about the likelihood, and the priors
     barely move the fitted curves' shape.
@@ -53,7 +54,8 @@ def ppc_tables(bayes: BayesResult, spec: Spec, *, n_rep: int = 200,
         for family in spec.bayes.families:
             key = f"{endpoint}__{family}__{prior}"
             fit = bayes.fits[key]
-            tables[f"{endpoint.upper()} — {family} ({prior})"] = cached_table(
+            label = f"{endpoint.upper()} — {family_label(family)} ({prior} prior)"
+            tables[label] = cached_table(
                 cache, f"{key}.ppc", [bayes.posteriors[key], f"n_rep={n_rep}",
                                       f"seed={spec.bayes.seed}"],
                 lambda fit=fit: posterior_predictive_km(fit, n_rep=n_rep,

@@ -92,7 +92,7 @@ def test_report_is_self_contained_and_figures_are_written(run):
     assert all(h.startswith("#") for h in re.findall(r'href="([^"]+)"', html))
     figures = sorted(p.name for p in (run / "figures").iterdir())
     assert figures == ["cif_relapse_nrm.png", "forest.png", "hr_grfs__weibull__skeptical.png",
-                       "km_grfs__weibull__skeptical.png", "ppc_GRFS___weibull__skeptical_.png"]
+                       "km_grfs__weibull__skeptical.png", "ppc_grfs_weibull_skeptical_prior.png"]
     embedded = {base64.b64decode(s.split(",", 1)[1]) for s in sources}
     assert embedded == {(run / "figures" / name).read_bytes() for name in figures}
 
@@ -115,7 +115,7 @@ def test_optional_sections_render_only_when_given(inputs):
     assert set(SECTIONS) | set(OPTIONAL) <= _ids(built.html)
     assert "Grade III–IV acute GVHD: not reported." in built.html
     assert "posterior median and 95% bands" in built.html
-    assert "ppc_GRFS___Weibull" in built.figures
+    assert "ppc_grfs_weibull" in built.figures
     with pytest.raises(ReportError, match=r"missing column\(s\) \['max'\]"):
         build_report(**inputs, sensitivity=sensitivity.drop(columns="max"))
 

@@ -202,9 +202,9 @@ def test_cif_figure_panels_steps_and_bands():
                                          "upper": 1 - np.exp(-grid / 25)})
                            for arm in ARMS for cause in data.causes])
     fig = plots.cif_figure(aj, posterior, arms=ARMS)
-    assert [ax.get_title() for ax in fig.axes] == ["relapse", "nrm"]
+    assert [ax.get_title() for ax in fig.axes] == ["relapse", "NRM"]  # display labels
     for ax, cause in zip(fig.axes, data.causes, strict=True):
-        assert ax.get_ylabel() == f"Cumulative incidence of {cause}"
+        assert ax.get_ylabel() == f"Cumulative incidence of {plots.display_label(cause)}"
         assert ax.get_xlabel() == "Months since transplant"
         gids = {a.get_gid() for a in ax.get_children()}
         assert {f"aj:{arm}:{cause}" for arm in ARMS} <= gids
@@ -227,7 +227,7 @@ def test_ppc_figure_observed_and_replicated_bands():
         (observed,) = _by_gid(fig, f"observed:{arm}")
         np.testing.assert_allclose(observed.get_ydata(), np.exp(-grid / 20))
         assert _by_gid(fig, f"band:{arm}") and _by_gid(fig, f"replicated:{arm}")
-    assert "posterior predictive check" in ax.get_title()
+    assert ax.get_title() == "OS: observed vs replicated KM"
     with pytest.raises(plots.PlotError, match="'observed'"):
         plots.ppc_figure(table.drop(columns="observed"), arms=ARMS, endpoint="OS")
 
@@ -241,3 +241,15 @@ def test_figures_are_png_and_leave_no_pyplot_state(simulate):
     png += plots.figure_png(plots.hr_density_figure(log_hr, arms=ARMS, endpoint="OS"))
     assert png.startswith(b"\x89PNG")
     assert plt.get_fignums() == before
+
+
+def test_ppc_title_fits_inside_the_figure():
+    grid = np.linspace(0, 30, 16)
+    table = pd.concat([pd.DataFrame({"time": grid, "arm": a, "observed": np.exp(-grid / 20),
+                                     "lower": np.exp(-grid / 15), "median": np.exp(-grid / 20),
+                                     "upper": np.exp(-grid / 25)}) for a in ARMS])
+    fig = plots.ppc_figure(table, arms=ARMS, endpoint="GRFS — Weibull (enthusiastic prior)")
+    fig.canvas.draw()
+    title = fig.axes[0].title.get_window_extent(fig.canvas.get_renderer())
+    width = fig.get_size_inches()[0] * fig.dpi
+    assert title.x0 >= 0 and title.x1 <= width

@@ -216,11 +216,15 @@ def test_cif_figure_panels_steps_and_bands():
     assert not _by_gid(fig, "band:CAR-T:nrm")
 
 
+def _ppc_table(grid: np.ndarray) -> pd.DataFrame:
+    return pd.concat([pd.DataFrame({"time": grid, "arm": arm, "observed": np.exp(-grid / 20),
+                                    "lower": np.exp(-grid / 15), "median": np.exp(-grid / 20),
+                                    "upper": np.exp(-grid / 25)}) for arm in ARMS])
+
+
 def test_ppc_figure_observed_and_replicated_bands():
     grid = np.linspace(0, 30, 31)
-    table = pd.concat([pd.DataFrame({"time": grid, "arm": arm, "observed": np.exp(-grid / 20),
-                                     "lower": np.exp(-grid / 15), "median": np.exp(-grid / 20),
-                                     "upper": np.exp(-grid / 25)}) for arm in ARMS])
+    table = _ppc_table(grid)
     fig = plots.ppc_figure(table, arms=ARMS, endpoint="OS")
     (ax,) = fig.axes
     for arm in ARMS:
@@ -244,11 +248,7 @@ def test_figures_are_png_and_leave_no_pyplot_state(simulate):
 
 
 def test_ppc_title_fits_inside_the_figure():
-    grid = np.linspace(0, 30, 16)
-    table = pd.concat([pd.DataFrame({"time": grid, "arm": a, "observed": np.exp(-grid / 20),
-                                     "lower": np.exp(-grid / 15), "median": np.exp(-grid / 20),
-                                     "upper": np.exp(-grid / 25)}) for a in ARMS])
-    fig = plots.ppc_figure(table, arms=ARMS, endpoint="GRFS — Weibull (enthusiastic prior)")
+    fig = plots.ppc_figure(_ppc_table(np.linspace(0, 30, 16)), arms=ARMS, endpoint="GRFS — Weibull (enthusiastic prior)")
     fig.canvas.draw()
     title = fig.axes[0].title.get_window_extent(fig.canvas.get_renderer())
     width = fig.get_size_inches()[0] * fig.dpi

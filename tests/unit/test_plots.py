@@ -248,7 +248,8 @@ def test_figures_are_png_and_leave_no_pyplot_state(simulate):
 
 
 def test_ppc_title_fits_inside_the_figure():
-    fig = plots.ppc_figure(_ppc_table(np.linspace(0, 30, 16)), arms=ARMS, endpoint="GRFS — Weibull (enthusiastic prior)")
+    fig = plots.ppc_figure(_ppc_table(np.linspace(0, 30, 16)), arms=ARMS,
+                           endpoint="GRFS — Weibull (enthusiastic prior)")
     fig.canvas.draw()
     title = fig.axes[0].title.get_window_extent(fig.canvas.get_renderer())
     width = fig.get_size_inches()[0] * fig.dpi

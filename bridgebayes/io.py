@@ -88,8 +88,18 @@ class staged_folder:  # lower case: used like ``open``
 
     def __enter__(self) -> Path:
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", dir=self.target.parent))
+        self._remove_stale()
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.staging-{os.getpid()}-",
+                                         dir=self.target.parent))
         return self.tmp
+
+    def _remove_stale(self) -> None:
+        """Remove staging folders of this target left by processes that no longer run (a
+        killed run); those of running processes are left alone."""
+        for folder in self.target.parent.glob(f".{self.target.name}.staging-*"):
+            pid = folder.name.removeprefix(f".{self.target.name}.staging-").split("-", 1)[0]
+            if pid.isdigit() and not _running(int(pid)):
+                shutil.rmtree(folder, ignore_errors=True)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
@@ -103,6 +113,17 @@ class staged_folder:  # lower case: used like ``open``
         self.tmp.rename(self.target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` exists (signal 0 checks without signalling)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
 
 
 def read_toml(path: str | os.PathLike[str], error: type[Exception]) -> tuple[bytes, dict]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from specs import small_seed_spec
@@ -93,6 +95,40 @@ def test_run_writes_results_caches_posteriors_and_resumes(repo_root, tmp_path, c
     assert main(["run", str(spec), "--out", str(out)]) == 0
     assert "grfs__weibull__skeptical: cached" in capsys.readouterr().out
     assert (out / "results.json").read_bytes() == first  # same numbers, no refit
+
+
+def test_sigkilled_run_leaves_no_output_and_the_rerun_reuses_finished_fits(repo_root, tmp_path,
+                                                                         capsys):
+    spec = small_spec(repo_root, tmp_path)
+    spec.write_text(spec.read_text().replace('priors = ["skeptical"]',
+                                             'priors = ["skeptical", "neutral"]')
+                    .replace("draws = 500", "draws = 1000"))  # both fits pass the gate
+    out, cache = tmp_path / "report", tmp_path / ".report.posteriors"
+    code = f"from bridgebayes.cli import main; main(['--quiet', 'run', {str(spec)!r}, '--out', " \
+           f"{str(out)!r}])"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 600
+        while not list(cache.glob("*.nc")):  # killed as soon as the first fit is cached
+            assert proc.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not out.exists()  # nothing that looks like a result
+    finished = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.nc")}
+    assert finished and not list(cache.glob(".*.tmp"))
+    capsys.readouterr()
+    assert main(["run", str(spec), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    for name, mtime in finished.items():
+        assert f"{name.removesuffix('.nc')}: cached" in said  # not refitted
+        assert (cache / name).stat().st_mtime_ns == mtime
+    assert (out / "results.json").is_file() and (out / "report.html").is_file()
+    assert not list(tmp_path.glob(".report.staging-*"))
 
 
 def test_changed_spec_refits_instead_of_reusing(repo_root, tmp_path, capsys):

@@ -79,7 +79,7 @@ def sbc_command(*, models: Sequence[str] = ALL_MODELS,
         fig.savefig(tmp, dpi=110)
         atomic_write_bytes(path, tmp.read_bytes())
         tmp.unlink()
-        echo(f"{model:8s} {scenario:6s} {method:6s} {n:5d} sims  "
+        echo(f"{model:13s} {scenario:6s} {method:6s} {n:5d} sims  "
              f"{'pass' if result.passed() else 'FAIL'}  ({time.perf_counter() - tic:.0f} s)")
     atomic_write_text(out / "results.csv", results_csv(results))
     atomic_write_text(report, markdown(results, report=report, figures=figures, seed=seed,

@@ -363,7 +363,8 @@ def exact_competing_risks(data: EndpointData, *, family: str = "pem",
                           log_hr_mu: float = 0.0, log_hr_sigma: float = 1.0,
                           cuts: Mapping[str, Sequence[float]] | None = None,
                           a0: float = 0.1,
-                          prior_scale: Mapping[str, float] | None = None,
+                          crude_rate: Mapping[str, float] | None = None,
+                          mean_time: Mapping[str, float] | None = None,
                           n_draws: int = 4000,
                           rng: np.random.Generator | int | None) -> CompetingRisksPosterior:
     """Exact joint posterior of the cause-specific models, by the quadrature oracle per cause.
@@ -382,11 +383,13 @@ def exact_competing_risks(data: EndpointData, *, family: str = "pem",
         times (``piecewise.default_cuts``).
     a0
         Baseline prior shape (``docs/engine.md``).
-    prior_scale
-        Fixed baseline prior scale per cause label instead of the data's: crude rate (per
-        month, PEM) or mean time (months, Weibull), as in
-        :func:`bridgebayes.exact.pem_posterior` / :func:`~bridgebayes.exact.weibull_posterior`.
-        A prior that does not depend on the data (simulation-based calibration).
+    crude_rate, mean_time
+        Fixed baseline prior scales per cause label instead of the data's, as in
+        :func:`bridgebayes.exact.pem_posterior` (``crude_rate``, events per month; PEM only)
+        and :func:`~bridgebayes.exact.weibull_posterior` (``mean_time``, months; Weibull
+        only): a prior that does not depend on the data (simulation-based calibration).
+        The returned causes' ``family`` evaluates hazards and CIFs only; it does not carry
+        this prior.
     n_draws
         Exact joint draws per cause (paired by index: the posterior factorises).
     rng
@@ -403,7 +406,12 @@ def exact_competing_risks(data: EndpointData, *, family: str = "pem",
     if family not in ("pem", "weibull"):
         raise BridgeBayesError(f"family: expected 'pem' or 'weibull', got {family!r}")
     _check_competing(data)
-    for key, given in (("cuts", cuts), ("prior_scale", prior_scale)):
+    wrong = ("mean_time", mean_time) if family == "pem" else ("crude_rate", crude_rate)
+    if wrong[1] is not None:
+        raise BridgeBayesError(f"{wrong[0]}: not a prior scale of family {family!r} (use "
+                               f"{'crude_rate' if family == 'pem' else 'mean_time'})")
+    scales = crude_rate if family == "pem" else mean_time
+    for key, given in (("cuts", cuts), ("crude_rate", crude_rate), ("mean_time", mean_time)):
         unknown = set(given or {}) - set(data.causes)
         if unknown:
             raise BridgeBayesError(f"{key}: unknown cause(s) {sorted(unknown)}; expected "
@@ -412,7 +420,7 @@ def exact_competing_risks(data: EndpointData, *, family: str = "pem",
     models = []
     for code, cause in enumerate(data.causes, start=1):
         one = cause_specific_data(data, code)
-        scale = (prior_scale or {}).get(cause)
+        scale = (scales or {}).get(cause)
         if family == "pem":
             post = pem_posterior(one, cuts=(cuts or {}).get(cause), log_hr_mu=log_hr_mu,
                                  log_hr_sigma=log_hr_sigma, a0=a0, crude_rate=scale)

@@ -221,7 +221,7 @@ def fit(data: EndpointData | Cohort | pd.DataFrame, family: SurvivalFamily | str
     sampler = sampler or SamplerSettings()
     if log_likelihood is None:
         log_likelihood = np.size(data.time) <= LOG_LIKELIHOOD_AUTO_MAX
-    elif not isinstance(log_likelihood, bool):
+    elif not isinstance(log_likelihood, bool | np.bool_):
         raise BridgeBayesError(f"log_likelihood: expected True, False or None, got "
                                f"{log_likelihood!r}")
     idata = _sample(data, family, sampler, seed, tune=sampler.tune,
@@ -233,7 +233,7 @@ def fit(data: EndpointData | Cohort | pd.DataFrame, family: SurvivalFamily | str
         idata = _sample(data, family, sampler, seed + 1, tune=sampler.retry_tune,
                         target_accept=sampler.retry_target_accept)
         gate = diagnose(idata)
-    if log_likelihood:
+    if bool(log_likelihood):
         _add_log_likelihood(idata, family, data)
     notes = guardrails(data, idata, prior_sigma=family.log_hr_sigma)
     for note in notes:

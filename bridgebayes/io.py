@@ -3,10 +3,12 @@ half-written), staged output folders, NaN-free JSON, and checked TOML reading.""
 
 from __future__ import annotations
 
+import glob
 import json
 import math
 import os
 import shutil
+import socket
 import tempfile
 import tomllib
 from pathlib import Path
@@ -85,19 +87,24 @@ class staged_folder:  # lower case: used like ``open``
 
     def __init__(self, target: Path) -> None:
         self.target = Path(target)
+        self.old = self.target.with_name(f".{self.target.name}.old")
+        self.prefix = f".{self.target.name}.staging-{socket.gethostname()}-"
 
     def __enter__(self) -> Path:
         self.target.parent.mkdir(parents=True, exist_ok=True)
+        if not self.target.exists() and self.old.exists():  # killed between the two renames
+            self.old.rename(self.target)  # the previous, complete output comes back
         self._remove_stale()
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.staging-{os.getpid()}-",
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"{self.prefix}{os.getpid()}-",
                                          dir=self.target.parent))
         return self.tmp
 
     def _remove_stale(self) -> None:
-        """Remove staging folders of this target left by processes that no longer run (a
-        killed run); those of running processes are left alone."""
-        for folder in self.target.parent.glob(f".{self.target.name}.staging-*"):
-            pid = folder.name.removeprefix(f".{self.target.name}.staging-").split("-", 1)[0]
+        """Remove staging folders of this target left by processes of this host that no
+        longer run (a killed run).  Folders of running processes, or of other hosts sharing
+        the drive, are left alone."""
+        for folder in self.target.parent.glob(glob.escape(self.prefix) + "*"):
+            pid = folder.name.removeprefix(self.prefix).split("-", 1)[0]
             if pid.isdigit() and not _running(int(pid)):
                 shutil.rmtree(folder, ignore_errors=True)
 
@@ -105,18 +112,23 @@ class staged_folder:  # lower case: used like ``open``
         if exc_type is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             return
-        old = None
-        if self.target.exists():
-            old = self.target.with_name(f".{self.target.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            self.target.rename(old)
-        self.tmp.rename(self.target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        had_old = self.target.exists()
+        if had_old:
+            shutil.rmtree(self.old, ignore_errors=True)
+            self.target.rename(self.old)
+        try:
+            self.tmp.rename(self.target)
+        except OSError:
+            if had_old:  # put the previous output back before reporting the failure
+                self.old.rename(self.target)
+            raise
+        if had_old:
+            shutil.rmtree(self.old, ignore_errors=True)
 
 
 def _running(pid: int) -> bool:
-    """Whether a process ``pid`` exists (signal 0 checks without signalling)."""
+    """Whether a process ``pid`` exists on this host (POSIX: signal 0 checks without
+    signalling)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -494,14 +494,18 @@ class _Builder:
         parts = [_p(f"Under the {prior} prior, per endpoint and model.  HR: {trt} vs {ref} "
                     f"(HR < 1 favours {trt}); CrI: equal-tailed credible interval; HDI: highest "
                     f"density interval; Δ survival: {trt} − {ref} in percentage points; the "
-                    "AFT factor (Weibull) is the ratio of median survival times; median "
-                    "survival is 'not reached' when the posterior median survival curve "
-                    "stays above 50% to the end of the decision grid.  Other priors: "
-                    "tables/decisions.csv.", "note")]
+                    f"AFT factor (Weibull) is the ratio of median survival times, {trt} / "
+                    f"{ref}; median survival is 'not reached by t months' when the posterior "
+                    "median survival curve stays above 50% up to t, the horizon of the model "
+                    "curves, and is marked as a model extrapolation where it lies beyond the "
+                    "last follow-up.  Other priors: tables/decisions.csv.", "note")]
         for endpoint in self.spec.bayes.endpoints:
             label = ENDPOINTS[endpoint].label if endpoint in ENDPOINTS else endpoint
+            failed = frozenset(f for f in families
+                               if not self.gate_passed(endpoint, f, prior))
             table = decision_rows(self.bayes.decisions, endpoint=endpoint, prior=prior,
-                                  families=families, labels=labels)
+                                  families=families, labels=labels, failed=failed,
+                                  followup=float(np.max(self.cohort.endpoint(endpoint).time)))
             parts.append(f"<h3>{_e(label)} ({_e(endpoint.upper())})</h3>" + _table(table))
         return self.section("decisions", "Decision table", "".join(parts))
 

@@ -37,7 +37,9 @@ from bridgebayes.competing import (
     fit_competing_risks,
 )
 from bridgebayes.endpoints import EndpointData
+from bridgebayes.errors import BridgeBayesError
 from bridgebayes.families import PiecewiseExponentialPH
+from bridgebayes.families.design import check_positive
 from bridgebayes.fit import FitWarning
 from bridgebayes.multistate import (
     TRANSITIONS,
@@ -79,6 +81,14 @@ class CompetingSBCModel:
     log_hr_sigma: float = 1.0
     a0: float = 1.0
     landmark: float = 24.0
+
+    def __post_init__(self) -> None:
+        if len(self.scales) != len(self.causes):
+            raise BridgeBayesError(f"scales: expected one crude rate per cause {self.causes}, "
+                                   f"got {self.scales!r}")
+        check_positive(a0=self.a0, log_hr_sigma=self.log_hr_sigma, landmark=self.landmark,
+                       **{f"scales[{c}]": r for c, r in zip(self.causes, self.scales,
+                                                             strict=True)})
 
     @property
     def prior_prob_hr_below_1(self) -> float:
@@ -128,7 +138,7 @@ class CompetingSBCModel:
         post = exact_competing_risks(
             data, family="pem", log_hr_mu=self.log_hr_mu, log_hr_sigma=self.log_hr_sigma,
             cuts=dict.fromkeys(self.causes, scenario.cuts), a0=self.a0,
-            prior_scale=dict(zip(self.causes, self.scales, strict=True)), n_draws=n_draws,
+            crude_rate=dict(zip(self.causes, self.scales, strict=True)), n_draws=n_draws,
             rng=rng)
         draws = {m.cause: m.draws for m in post.models}
         return draws, float(np.mean(draws[self.causes[0]]["log_hr"] < 0.0))
@@ -195,6 +205,10 @@ class IllnessDeathSBCModel:
     log_k_mu: float = 0.0
     log_k_sigma: float = 1.0
     landmark: float = 24.0
+
+    def __post_init__(self) -> None:
+        self.analysis_model  # noqa: B018 -- checks the priors and scales
+        check_positive(landmark=self.landmark)
 
     @property
     def analysis_model(self) -> IllnessDeathModel:

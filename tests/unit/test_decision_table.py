@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from bridgebayes.decide import decide
-from bridgebayes.decision_table import decision_rows, format_median, format_row
+from bridgebayes.decision_table import _pct, decision_rows, format_median, format_row
 
 RATE = np.log(2) / 10.0  # reference median 10 months
 
@@ -30,7 +30,8 @@ def test_table_has_one_column_per_family_and_no_landmark_rows():
     rows = table.set_index("quantity")
     assert rows.loc["P(HR < 1)", "W"] == "100%"
     assert rows.loc["P(Δ survival at 12 months > 10 points)", "PEM"].endswith("%")
-    assert rows.loc["AFT factor (ratio of medians)", "PEM"] == "–"  # Weibull only
+    aft = "AFT factor (ratio of medians), > 1: longer survival with the treatment"
+    assert rows.loc[aft, "PEM"] == "–"  # Weibull only
     assert rows.loc["median survival, blina (months)", "W"].startswith("10.0 [")
     # HR 0.1: treatment median 100 months, beyond the 36-month grid
     assert rows.loc["median survival, CAR-T (months)", "W"] == "not reached by 36 months"
@@ -60,3 +61,21 @@ def test_per_interval_hazard_ratios_are_labelled_by_their_months():
     labels = [format_row(row) for _, row in d.table.iterrows()]
     assert ("HR in months 0–6", "1.00 [1.00, 1.00]; P(HR < 1) 0%") in labels
     assert "HR in months 6 onwards" in {label for label, _ in labels}
+
+
+def test_failed_fits_are_flagged_and_extrapolated_medians_marked():
+    decisions = pd.concat([_decisions(RATE / 2, "weibull"), _decisions(RATE / 2, "pem")])
+    table = decision_rows(decisions, endpoint="os", prior="neutral",
+                          families=("pem", "weibull"), labels={"pem": "PEM", "weibull": "W"},
+                          failed=frozenset({"weibull"}), followup=15.0)
+    assert list(table.columns) == ["quantity", "PEM", "W — FAILED diagnostics, do not use"]
+    rows = table.set_index("quantity")
+    # treatment median 20 months lies beyond the last follow-up at 15 months
+    assert rows.loc["median survival, CAR-T (months)", "PEM"].endswith(
+        "(model extrapolation: last follow-up 15 months)")
+    assert "extrapolation" not in rows.loc["median survival, blina (months)", "PEM"]
+
+
+def test_probabilities_near_certainty_are_not_rounded_to_it():
+    assert [_pct(p) for p in (0.0, 0.001, 0.5, 0.996, 1.0)] == ["0%", "<1%", "50%", ">99%",
+                                                                 "100%"]

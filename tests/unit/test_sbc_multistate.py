@@ -75,6 +75,32 @@ def test_illness_death_simulator_follows_the_transitions():
         assert kstest(sojourn, lambda s, a=rate: 1 - np.exp(-a[2] * s ** k[2])).pvalue > 0.01
 
 
+def test_illness_death_simulator_censors_the_sojourn_at_the_analysis():
+    model = get_model("illness_death")
+    fixed = Scenario("fixed", 2000, accrual=0.0, analysis=12.0, cuts=(6.0,))  # censor = 12
+    truth = {"log_hr": np.zeros((1, 3)), "k": np.ones((1, 3)),
+             "log_lam": np.log([[0.05, 0.02, 0.1]])}
+    data = model.simulate(truth, fixed, np.random.default_rng(SEED))
+    r = data.relapsed
+    end = data.time[r] + data.sojourn[r]  # calendar time of death or censoring after relapse
+    assert np.all(end <= 12.0 * (1 + 1e-12))
+    alive = r & (data.death_after_relapse == 0)
+    np.testing.assert_allclose(data.time[alive] + data.sojourn[alive], 12.0)
+    assert np.all(data.time[data.first_event == 0] == 12.0)
+    assert alive.any() and (r & (data.death_after_relapse == 1)).any()
+
+
+def test_sbc_models_check_their_settings():
+    from bridgebayes.sbc_multistate import CompetingSBCModel, IllnessDeathSBCModel
+
+    with pytest.raises(BridgeBayesError, match="scales"):
+        CompetingSBCModel(scales=(0.1,))
+    with pytest.raises(BridgeBayesError, match="a0"):
+        CompetingSBCModel(a0=0.0)
+    with pytest.raises(BridgeBayesError, match="mean_time"):
+        IllnessDeathSBCModel(scales=(1.0, 2.0, -3.0))
+
+
 def test_prior_draws_of_the_multistate_models_follow_their_priors():
     rng, scenario = np.random.default_rng(3), get_scenario("small")
     model = get_model("illness_death")
@@ -172,15 +198,22 @@ def test_exact_competing_risks_with_fixed_scales(histories):
     rates = {c: cause_specific_data(data, i).event.sum() / data.time.sum()
              for i, c in enumerate(data.causes, start=1)}
     cuts = dict.fromkeys(data.causes, (6.0, 12.0))
-    a = exact_competing_risks(data, cuts=cuts, prior_scale=rates, a0=0.1, rng=1, n_draws=200)
+    a = exact_competing_risks(data, cuts=cuts, crude_rate=rates, a0=0.1, rng=1, n_draws=200)
     b = exact_competing_risks(data, cuts=cuts, rng=1, n_draws=200)
     for ma, mb in zip(a.models, b.models, strict=True):
         np.testing.assert_allclose(ma.draws["lambda"], mb.draws["lambda"], rtol=1e-9)
-    c = exact_competing_risks(data, cuts=cuts, prior_scale={"relapse": 1.0}, a0=1.0, rng=1,
+    c = exact_competing_risks(data, cuts=cuts, crude_rate={"relapse": 1.0}, a0=1.0, rng=1,
                               n_draws=200)
     assert not np.allclose(c.models[0].draws["lambda"], b.models[0].draws["lambda"])
-    with pytest.raises(BridgeBayesError, match="prior_scale: unknown cause"):
-        exact_competing_risks(data, prior_scale={"gvhd": 1.0}, rng=1)
+    with pytest.raises(BridgeBayesError, match="crude_rate: unknown cause"):
+        exact_competing_risks(data, crude_rate={"gvhd": 1.0}, rng=1)
+    with pytest.raises(BridgeBayesError, match="mean_time: not a prior scale of family 'pem'"):
+        exact_competing_risks(data, mean_time={"relapse": 24.0}, rng=1)
+    weibull = exact_competing_risks(data, family="weibull", mean_time={"nrm": 48.0}, a0=1.0,
+                                    rng=1, n_draws=200)
+    default = exact_competing_risks(data, family="weibull", a0=1.0, rng=1, n_draws=200)
+    np.testing.assert_allclose(weibull.models[0].draws["k"], default.models[0].draws["k"])
+    assert not np.allclose(weibull.models[1].draws["k"], default.models[1].draws["k"])
 
 
 def test_weibull_loglik_matches_the_family():

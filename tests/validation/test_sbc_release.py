@@ -24,8 +24,9 @@ def test_release_sbc_exact_path(model, scenario):
     summary = result.summary()
     assert (summary["p_value"] > 0.005).all(), summary
     assert result.prob_check()["p_value"] > 0.005, result.prob_check()
-    # 95% intervals: 1000 simulations give a binomial SE of 0.007
-    assert summary["coverage95"].between(0.925, 0.975).all(), summary
+    # central 95% interval of 199 draws (np.quantile): expected coverage about
+    # 0.95 * 198 / 200 = 0.9405; 1000 simulations give a binomial SE of 0.0075 (3 SE band)
+    assert summary["coverage95"].between(0.918, 0.963).all(), summary
 
 
 @pytest.mark.parametrize("model", ALL_MODELS)

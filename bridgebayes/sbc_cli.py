@@ -177,6 +177,10 @@ def markdown(results: list[SBCResult], *, report: Path, figures: Path, seed: int
               "below 99 the thinned draws are still autocorrelated).  The ECDF "
               "band is simultaneous over the 20 evaluation points of one quantity only: with "
               "about 20 quantities per report a few excursions are expected by chance."]
+    n_tests = sum(len(r.summary()) for r in results)
+    lines[-1] += (f"  Likewise the χ² p-values: with {n_tests} tests in this report the smallest "
+                  f"is expected near 1/{n_tests} ≈ {1 / max(n_tests, 1):.3f} even when every "
+                  "model is calibrated; the pass threshold 0.005 is per test.")
     overall = all(r.passed() for r in results)
     lines += ["", f"**Overall: {'PASS' if overall else 'FAIL'}** (every χ² p-value and every "
               f"P(HR < 1) check > {ALPHA}).", ""]

@@ -77,7 +77,11 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
     bayes = ppc = sensitivity = competing = power_scaling = None
     if spec.bayes is not None:
         from bridgebayes.analysis import run_bayes
-        from bridgebayes.secondary import competing_analysis, power_scaling_table, ppc_tables
+        from bridgebayes.secondary import (
+            cached_competing_analysis,
+            power_scaling_table,
+            ppc_tables,
+        )
 
         logging.getLogger("pymc").setLevel(logging.WARNING)  # our own progress lines instead
         cache = out.parent / f".{out.name}.posteriors"
@@ -93,7 +97,7 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
                 [spec.path, spec.cohort, *spec.ensemble],
                 lambda: ensemble_sensitivity(load_members(spec), spec, main=cohort))
         if spec.competing is not None:
-            competing = competing_analysis(cohort, spec)
+            competing = cached_competing_analysis(cohort, spec, cache=derived)
     from bridgebayes.secondary import safety_analysis
 
     safety, safety_sentences = safety_analysis(cohort, spec)

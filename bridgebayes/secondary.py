@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,8 +33,8 @@ from bridgebayes.reference import cif_at
 from bridgebayes.safety import safety_table
 from bridgebayes.spec import SafetySpec, Spec
 
-__all__ = ["CompetingResult", "competing_analysis", "power_scaling_table", "ppc_tables",
-           "safety_analysis"]
+__all__ = ["CompetingResult", "cached_competing_analysis", "competing_analysis",
+           "power_scaling_table", "ppc_tables", "safety_analysis"]
 
 #: Family names of the spec → names of the exact competing-risks path.
 _EXACT_FAMILY = {"piecewise_exponential": "pem", "weibull": "weibull"}
@@ -137,6 +138,35 @@ def competing_analysis(cohort: Cohort, spec: Spec) -> CompetingResult:
             f"{comp.priors[0]} prior on every transition's log HR): OS, PFS, relapse and NRM "
             "come from the same posterior draws, so OS >= PFS in every draw."]
     return CompetingResult(**result)
+
+
+def cached_competing_analysis(cohort: Cohort, spec: Spec, *,
+                              cache: Path | None) -> CompetingResult:
+    """:func:`competing_analysis`, its tables stored in ``cache`` (Parquet, keyed by the spec
+    and cohort files' bytes and the ``[bayes]``/``[competing]`` settings) and reused on a warm
+    run; computed once when any is missing."""
+    # the spec file's bytes and the settings actually used (a spec object changed in
+    # memory must not be served another spec's tables)
+    depends = [Path(spec.path), Path(spec.cohort), "competing", repr(spec.bayes),
+               repr(spec.competing)]
+    computed: list[CompetingResult] = []
+
+    def part(field: str) -> Callable[[], pd.DataFrame]:
+        def compute() -> pd.DataFrame:
+            if not computed:
+                computed.append(competing_analysis(cohort, spec))
+            value = getattr(computed[0], field)
+            return pd.DataFrame({"text": value}) if isinstance(value, list) else value
+        return compute
+
+    fields = ["decisions", "curves", "sentences", "adequacy"]
+    if spec.competing.illness_death:
+        fields += ["illness_death", "transitions", "illness_death_sentences"]
+    tables = {f: cached_table(cache, f"competing.{f}", depends, part(f)) for f in fields}
+    for f in ("sentences", "illness_death_sentences"):
+        if f in tables:
+            tables[f] = tables[f]["text"].astype(str).tolist()
+    return CompetingResult(**tables)
 
 
 def _against_aalen_johansen(post, data, landmarks, family: str) -> pd.DataFrame:

@@ -41,6 +41,7 @@ from bridgebayes.exact import pem_posterior, weibull_posterior
 from bridgebayes.families import PiecewiseExponentialPH, SurvivalFamily, WeibullPH
 from bridgebayes.families.draws import Draws
 from bridgebayes.fit import Fit, SamplerSettings, fit
+from bridgebayes.labels import display_label
 
 __all__ = [
     "CauseModel",
@@ -321,7 +322,8 @@ class CompetingRisksPosterior:
             med, lo, hi = credible_interval(hr, ci)
             p = float(np.mean(hr < 1))
             rows.append(_row("cause-specific HR", cause, "", 1.0, hr, ci, p))
-            sentences.append(f"Cause-specific HR for {cause} ({trt} vs {ref}): {med:.2f} "
+            sentences.append(f"Cause-specific HR for {display_label(cause)} ({trt} vs {ref}): "
+                             f"{med:.2f} "
                              f"({100 * ci:.0f}% CrI {lo:.2f} to {hi:.2f}); P(HR < 1) = "
                              f"{100 * p:.0f}%.")
         at = np.unique(np.r_[np.asarray(landmarks, float), float(delta_landmark)])
@@ -336,7 +338,7 @@ class CompetingRisksPosterior:
                     rows.append(_row(f"CIF({t:g}) difference", cause, pair, t, diff, ci, p_lower))
                     med, lo, hi = credible_interval(diff, ci)
                     sentences.append(
-                        f"At {t:g} months, {cause} cumulative incidence is "
+                        f"At {t:g} months, {display_label(cause)} cumulative incidence is "
                         f"{100 * np.median(cif[1][cause][:, j]):.0f}% with {trt} vs "
                         f"{100 * np.median(cif[0][cause][:, j]):.0f}% with {ref} (difference "
                         f"{100 * med:+.0f} points, {100 * ci:.0f}% CrI {100 * lo:+.0f} to "

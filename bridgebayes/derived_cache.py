@@ -21,7 +21,7 @@ from bridgebayes.io import atomic_write_bytes
 __all__ = ["FORMAT", "cached_table"]
 
 #: Bumped whenever the definition of a derived table changes.
-FORMAT = 1
+FORMAT = 2
 
 
 def _key(parts: Iterable[str | Path]) -> str:

@@ -22,6 +22,7 @@ from bridgebayes.cohort import load_cohort
 from bridgebayes.derived_cache import cached_table
 from bridgebayes.endpoints import COMPETING_RISKS
 from bridgebayes.io import json_text, staged_folder
+from bridgebayes.labels import family_label
 from bridgebayes.reference import ReferenceAnalysis, reference_analysis
 from bridgebayes.spec import Spec, load_spec
 
@@ -161,7 +162,8 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
             sentences=() if competing is None else tuple(
                 competing.sentences + competing.illness_death_sentences),
             model="" if spec.competing is None else
-            f"cause-specific {spec.competing.families[0]} model, {spec.competing.priors[0]} prior")
+            f"cause-specific {family_label(spec.competing.families[0])} model, "
+            f"{spec.competing.priors[0]} prior")
         build_report(spec=spec, cohort=cohort, reference=reference, bayes=bayes,
                      fidelity=fidelity, sensitivity=sensitivity, competing=competing_input,
                      ppc=ppc, safety=safety, power_scaling=power_scaling).write(tmp)

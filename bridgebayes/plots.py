@@ -32,6 +32,7 @@ from scipy.stats import gaussian_kde
 
 from bridgebayes.endpoints import EndpointData
 from bridgebayes.errors import BridgeBayesError
+from bridgebayes.labels import display_label, family_label
 from bridgebayes.reference import cif_at
 
 __all__ = [
@@ -341,28 +342,6 @@ def forest_figure(table: pd.DataFrame, *, arms: tuple[str, str], title: str | No
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
               title="posterior median", title_fontsize=8)
     return fig
-
-
-def family_label(name: str) -> str:
-    """Short label of a model family (``"PEM"``, ``"Weibull"``; other names unchanged)."""
-    return {"piecewise_exponential": "PEM", "weibull": "Weibull"}.get(name, name)
-
-
-#: Display labels of causes, transitions and multistate quantities (other names unchanged).
-DISPLAY_LABELS = {"nrm": "NRM", "relapse": "relapse", "post_relapse_death": "death after relapse",
-                  "os": "OS", "pfs": "PFS", "relapse_cif": "relapse CIF", "nrm_cif": "NRM CIF",
-                  "os & nrm_cif": "OS and NRM CIF", "relapsed_alive": "relapsed and alive"}
-
-
-def display_label(name: str) -> str:
-    """Reader-facing label of a cause, transition or quantity name (``"nrm"`` → ``"NRM"``).
-
-    Examples
-    --------
-    >>> display_label("nrm"), display_label("post_relapse_death"), display_label("gvhd")
-    ('NRM', 'death after relapse', 'gvhd')
-    """
-    return DISPLAY_LABELS.get(name, name)
 
 
 # ---------------------------------------------------------------- competing risks

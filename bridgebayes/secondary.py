@@ -25,9 +25,9 @@ from bridgebayes.checks import posterior_predictive_km, prior_sensitivity
 from bridgebayes.cohort import Cohort
 from bridgebayes.competing import cause_specific_data, exact_competing_risks
 from bridgebayes.derived_cache import cached_table
+from bridgebayes.labels import family_label
 from bridgebayes.multistate import IllnessDeathModel, exact_illness_death, illness_death_data
 from bridgebayes.piecewise import default_cuts
-from bridgebayes.plots import family_label
 from bridgebayes.priors import log_hr_normal
 from bridgebayes.reference import cif_at
 from bridgebayes.safety import safety_table
@@ -118,7 +118,8 @@ def competing_analysis(cohort: Cohort, spec: Spec) -> CompetingResult:
             decision = post.decide(landmarks=bayes.landmarks, deltas=comp.deltas,
                                    delta_landmark=max(bayes.landmarks))
             tables.append(decision.table.assign(family=family, prior=prior))
-            sentences += [f"[{family}, {prior} prior] {s}" for s in decision.sentences]
+            sentences += [f"[{family_label(family)}, {prior} prior] {s}"
+                          for s in decision.sentences]
             if curves is None:
                 curves = post.curves(horizon=horizon)
             if prior == comp.priors[0]:

@@ -280,3 +280,16 @@ def test_seed_cohort_runs_end_to_end(repo_root):
     table = post.decide().table
     assert table["probability"].dropna().between(0, 1).all()
     assert set(table["cause"]) == {"relapse", "nrm"}
+
+
+def test_sentences_use_readable_cause_names():
+    from bridgebayes.competing import CauseModel, CompetingRisksPosterior
+    from bridgebayes.families import PiecewiseExponentialPH
+
+    draws = {"log_hr": np.zeros(50), "lambda": np.full((50, 1), 0.02), "cuts": np.array([])}
+    post = CompetingRisksPosterior(tuple(CauseModel(c, PiecewiseExponentialPH(), draws)
+                                         for c in ("relapse", "nrm")), ("blina", "CAR-T"))
+    sentences = post.decide(landmarks=(12.0,)).sentences
+    assert any(s.startswith("Cause-specific HR for NRM (CAR-T vs blina)") for s in sentences)
+    assert any("NRM cumulative incidence" in s for s in sentences)
+    assert not any(" nrm " in s for s in sentences)

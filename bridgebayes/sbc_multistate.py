@@ -38,7 +38,7 @@ from bridgebayes.competing import (
 )
 from bridgebayes.endpoints import EndpointData
 from bridgebayes.errors import BridgeBayesError
-from bridgebayes.families import PiecewiseExponentialPH
+from bridgebayes.families import PiecewiseExponentialPH, WeibullPH
 from bridgebayes.families.design import check_positive
 from bridgebayes.fit import FitWarning
 from bridgebayes.multistate import (
@@ -49,6 +49,7 @@ from bridgebayes.multistate import (
     fit_illness_death,
     state_probabilities,
     transition_data,
+    transition_draws,
 )
 from bridgebayes.sbc_models import FixedScalePEM, Scenario, fit_diagnostics, pem_times, thin
 
@@ -294,35 +295,15 @@ class IllnessDeathSBCModel:
         for j, t in enumerate(TRANSITIONS):
             out |= {f"log_hr[{t}]": log_hr[:, j], f"log_k[{t}]": np.log(k[:, j]),
                     f"log_lam[{t}]": log_lam[:, j]}
-        probs = state_probabilities({"log_hr": log_hr, "k": k, "lam": np.exp(log_lam)},
-                                    [self.landmark], 1)
-        out[self._os_name()] = probs["os"][:, 0]
+        stacked = {"log_hr": log_hr, "k": k, "lam": np.exp(log_lam), "log_lam": log_lam}
+        out[self._os_name()] = state_probabilities(stacked, [self.landmark], 1)["os"][:, 0]
         loglik = np.zeros(log_hr.shape[0])
-        for j, one in enumerate(transition_data(data).values()):
-            if one.time.size:
-                loglik += weibull_loglik(log_lam[:, j], k[:, j], log_hr[:, j], one)
+        for name, one in transition_data(data).items():
+            if one.time.size:  # no relapse: death after relapse adds nothing
+                loglik += WeibullPH().log_likelihood(transition_draws(stacked, name),
+                                                     one).sum(axis=1)
         out["loglik"] = loglik
         return out
-
-
-def weibull_loglik(log_lam: np.ndarray, k: np.ndarray, log_hr: np.ndarray,
-                   data: EndpointData) -> np.ndarray:
-    """Total Weibull PH log-likelihood per draw, ``H(t) = exp(log_lam + log_hr x) t^k``.
-
-    Examples
-    --------
-    >>> d = EndpointData(name="x", time=np.array([2.0]), event=np.array([1]),
-    ...                  arm=np.array([0]), arms=ARMS, ids=np.array([0]))
-    >>> float(weibull_loglik(np.log([0.5]), np.array([1.0]), np.zeros(1), d)[0])  # log .5 - 1
-    -1.6931471805599454
-    """
-    log_t = np.log(np.asarray(data.time, float))[None, :]
-    eta = log_lam[:, None] + log_hr[:, None] * np.asarray(data.arm, float)[None, :]
-    kk = k[:, None]
-    log_h = eta + np.log(kk) + (kk - 1.0) * log_t
-    with np.errstate(over="ignore"):
-        cumhaz = np.exp(eta + kk * log_t)
-    return np.sum(np.where(np.asarray(data.event)[None, :] > 0, log_h, 0.0) - cumhaz, axis=1)
 
 
 MULTISTATE_MODELS: MappingProxyType[str, Any] = MappingProxyType({

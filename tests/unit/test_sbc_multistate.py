@@ -15,6 +15,7 @@ from scipy.stats import gamma, kstest
 
 from bridgebayes.competing import exact_competing_risks
 from bridgebayes.errors import BridgeBayesError
+from bridgebayes.families import WeibullPH
 from bridgebayes.multistate import (
     IllnessDeathModel,
     exact_illness_death,
@@ -23,7 +24,6 @@ from bridgebayes.multistate import (
 )
 from bridgebayes.sbc import run_sbc
 from bridgebayes.sbc_models import Scenario, get_model, get_scenario
-from bridgebayes.sbc_multistate import weibull_loglik
 
 SEED = 20261124
 UNCENSORED = Scenario("none", 3000, accrual=0.0, analysis=1e300, cuts=(6.0, 12.0))
@@ -160,7 +160,9 @@ def test_pymc_logp_without_relapse_equals_prior_plus_state0_likelihood():
     k, cum, b = np.exp(point["log_k"]), np.array([0.8, 1.5, 0.5]), point["log_hr"]
     log_lam = np.log(cum) - k * np.log([12.0, 24.0, 6.0])
     parts = transition_data(data)
-    like = sum(weibull_loglik(log_lam[[j]], k[[j]], b[[j]], parts[t])[0]
+    like = sum(WeibullPH().log_likelihood({"log_hr": b[[j]], "k": k[[j]],
+                                           "log_lam": log_lam[[j]],
+                                           "lam": np.exp(log_lam[[j]])}, parts[t]).sum()
                for j, t in enumerate(("relapse", "nrm")))
     from scipy.stats import norm
 
@@ -214,24 +216,6 @@ def test_exact_competing_risks_with_fixed_scales(histories):
     default = exact_competing_risks(data, family="weibull", a0=1.0, rng=1, n_draws=200)
     np.testing.assert_allclose(weibull.models[0].draws["k"], default.models[0].draws["k"])
     assert not np.allclose(weibull.models[1].draws["k"], default.models[1].draws["k"])
-
-
-def test_weibull_loglik_matches_the_family():
-    from bridgebayes.families import WeibullPH
-
-    rng = np.random.default_rng(8)
-    data = get_model("competing").simulate(
-        get_model("competing").draw_prior(get_scenario("small"), rng), get_scenario("small"),
-        rng)
-    from bridgebayes.competing import cause_specific_data
-
-    one = cause_specific_data(data, 1)
-    draws = {"log_hr": rng.normal(size=5), "k": np.exp(rng.normal(size=5)),
-             "log_lam": rng.normal(-3, 1, size=5)}
-    draws["lam"] = np.exp(draws["log_lam"])
-    ours = weibull_loglik(draws["log_lam"], draws["k"], draws["log_hr"], one)
-    np.testing.assert_allclose(ours, WeibullPH().log_likelihood(draws, one).sum(axis=1),
-                               rtol=1e-10)
 
 
 # --- smoke SBC -------------------------------------------------------------------------------

@@ -16,21 +16,28 @@ import math
 
 import pandas as pd
 
-__all__ = ["decision_rows", "format_median", "format_row"]
+__all__ = ["decision_rows", "fixed", "format_median", "format_row"]
 
 #: Quantities shown elsewhere in the report (landmark survival and RMST table).
 _ELSEWHERE = (r"^S\(\d", r"^RMST\(")
 
 
-def _num(x: float, digits: int) -> str:
+def fixed(x: float, digits: int) -> str:
+    """``x`` rounded to ``digits`` decimals, without a negative zero; ``∞``/``−∞``.
+
+    Examples
+    --------
+    >>> fixed(-0.001, 2), fixed(float("inf"), 1)
+    ('0.00', '∞')
+    """
     if math.isinf(x):
         return "∞" if x > 0 else "−∞"
     return f"{round(float(x), digits) + 0.0:.{digits}f}"
 
 
 def _interval(row: pd.Series, digits: int = 2) -> str:
-    return (f"{_num(row['estimate'], digits)} [{_num(row['lower'], digits)}, "
-            f"{_num(row['upper'], digits)}]")
+    return (f"{fixed(row['estimate'], digits)} [{fixed(row['lower'], digits)}, "
+            f"{fixed(row['upper'], digits)}]")
 
 
 def _pct(p: float) -> str:
@@ -67,9 +74,9 @@ def format_median(row: pd.Series, followup: float | None = None) -> str:
         if math.isinf(row["lower"]):
             return f"not reached by {horizon:g} months" + (f" ({note[2:]})" if note else "")
         return (f"not reached by {horizon:g} months (95% CrI lower bound "
-                f"{_num(row['lower'], 1)}{note})")
-    upper = f"> {horizon:g}" if math.isinf(row["upper"]) else _num(row["upper"], 1)
-    return f"{_num(row['estimate'], 1)} [{_num(row['lower'], 1)}, {upper}]{note}"
+                f"{fixed(row['lower'], 1)}{note})")
+    upper = f"> {horizon:g}" if math.isinf(row["upper"]) else fixed(row["upper"], 1)
+    return f"{fixed(row['estimate'], 1)} [{fixed(row['lower'], 1)}, {upper}]{note}"
 
 
 def format_row(row: pd.Series, followup: float | None = None) -> tuple[str, str] | None:
@@ -79,7 +86,7 @@ def format_row(row: pd.Series, followup: float | None = None) -> tuple[str, str]
     if q == "HR":
         return "HR, median [95% CrI]", _interval(row)
     if q == "HR (HDI)":
-        return "HR, 95% HDI", f"[{_num(row['lower'], 2)}, {_num(row['upper'], 2)}]"
+        return "HR, 95% HDI", f"[{fixed(row['lower'], 2)}, {fixed(row['upper'], 2)}]"
     if q == "P(HR < c)":
         return f"P(HR < {row['threshold']:g})", _pct(row["probability"])
     if q.startswith("P(") and "<= HR <=" in q:

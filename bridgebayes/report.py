@@ -35,7 +35,7 @@ import pandas as pd
 
 from bridgebayes import plots, provenance
 from bridgebayes.cohort import Cohort
-from bridgebayes.decision_table import decision_rows
+from bridgebayes.decision_table import decision_rows, fixed
 from bridgebayes.diagnostics import GATE
 from bridgebayes.endpoints import ENDPOINTS
 from bridgebayes.errors import BridgeBayesError
@@ -161,13 +161,6 @@ def _num(value: object, digits: int = 2) -> str:
     if isinstance(value, float | np.floating):
         return "∞" if math.isinf(value) else f"{value:.{digits}f}"
     return str(value)
-
-
-def _fixed(x: float, digits: int) -> str:
-    """``x`` rounded to ``digits`` decimals, without a negative zero."""
-    if math.isinf(x):
-        return "∞" if x > 0 else "−∞"
-    return f"{round(float(x), int(digits)) + 0.0:.{int(digits)}f}"
 
 
 def _pct(p: float) -> str:
@@ -467,7 +460,7 @@ class _Builder:
         part = d[d["quantity"].str.match(r"^(S|RMST)\(")].copy()
         digits = np.where(part["quantity"].str.startswith("S("), 0, 1)
         scale = np.where(digits == 0, 100.0, 1.0)
-        part["value"] = [f"{_fixed(m * k, n)} [{_fixed(lo * k, n)}, {_fixed(hi * k, n)}]"
+        part["value"] = [f"{fixed(m * k, n)} [{fixed(lo * k, n)}, {fixed(hi * k, n)}]"
                          for m, lo, hi, k, n in zip(part["estimate"], part["lower"],
                                                     part["upper"], scale, digits, strict=True)]
         part["column"] = [q.replace(" difference", "") if q.endswith("difference") else q

@@ -32,7 +32,8 @@ from results_md import machine_line, write_section  # noqa: E402
 
 def _run(spec: Path, out: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "bridgebayes.cli", "--quiet", "run", str(spec),
+    proc = subprocess.run([sys.executable, "-m", "bridgebayes.cli.commands", "--quiet", "run",
+                           str(spec),
                            "--out", str(out)], env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 3):

@@ -4,7 +4,7 @@ Run:  python benchmarks/planning.py [--trials 10000] [--out benchmarks/RESULTS.m
 
 Every figure is a median of 3 repeats with a baseline measured in the same run:
 * exact path: the vectorised PEM posterior (``plan.exact_batch``) on ``--trials`` simulated
-  trials vs ``bridgebayes.exact.pem_posterior`` called trial by trial;
+  trials vs ``bridgebayes.models.exact.pem_posterior`` called trial by trial;
 * simulation + analysis of one chunk (the work of a Dask task), trials per second;
 * NUTS path: ``plan.nuts_path.NutsAnalyser`` (model compiled once, data swapped; nutpie and
   PyMC backends) vs building and sampling a fresh PyMC model per trial (``pm.sample``),
@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bridgebayes.endpoints import EndpointData
-from bridgebayes.exact import pem_posterior
+from bridgebayes.data.endpoints import EndpointData
+from bridgebayes.models.exact import pem_posterior
 from bridgebayes.plan.analyse import AnalysisPlan, analysis_prior
 from bridgebayes.plan.dask_runner import run_job
 from bridgebayes.plan.design_prior import explicit_prior
@@ -75,7 +75,7 @@ def exact_path(n_trials: int) -> list[str]:
 def nuts_path(n_trials: int = 3) -> list[str]:
     import pymc as pm
 
-    from bridgebayes.families import WeibullPH
+    from bridgebayes.models.families import WeibullPH
     from bridgebayes.plan.nuts_path import NutsAnalyser
 
     rng = np.random.default_rng(2)

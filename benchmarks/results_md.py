@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bridgebayes.io import atomic_write_text
-from bridgebayes.provenance import versions
+from bridgebayes.core.io import atomic_write_text
+from bridgebayes.core.provenance import versions
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"

@@ -9,7 +9,7 @@ priors x OS, GRFS) is run with each backend from a cold start:
 
 * ``pymc``: ``pm.sample`` on a freshly built model (compiles the logp/gradient every fit);
   compile time = fit wall time - PyMC's own ``sampling_time``;
-* ``nutpie``: bridgebayes' compile-once path (``bridgebayes.samplers``) after clearing its
+* ``nutpie``: bridgebayes' compile-once path (``bridgebayes.inference.driver``) after clearing its
   cache: the first fit compiles (numba), the other 5 reuse the compiled model;
   compile time = first fit - median of the warm fits of the same endpoint;
 * ``nutpie + PyTensor C``: nutpie's Rust sampler driving PyTensor's C-compiled logp/gradient
@@ -36,10 +36,10 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from bridgebayes import samplers
-from bridgebayes.cohort import load_cohort
-from bridgebayes.families import PiecewiseExponentialPH, WeibullPH
-from bridgebayes.priors import log_hr_prior
+from bridgebayes.data.cohort import load_cohort
+from bridgebayes.inference import driver as samplers
+from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
+from bridgebayes.models.priors import log_hr_prior
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "NUTS sampler: PyMC vs nutpie, compile once (seed cohort)"

@@ -3,18 +3,18 @@
 Run:  python benchmarks/scaling.py [--sizes 36 1000 10000 100000] [--repeats 3]
                                    [--big-repeats 3] [--out benchmarks/RESULTS.md]
 
-Every fit goes through ``bridgebayes.fit.fit`` with the package's default sampler backend
+Every fit goes through ``bridgebayes.inference.fit.fit`` with the package's default sampler backend
 (recorded with the other ``SamplerSettings`` fields).  Per family and size, medians over
 ``--repeats`` repeats of
 
 * ``cold``: wall time of a ``fit()`` with the sampler's compile cache emptied first
-  (``bridgebayes.samplers.clear_cache``): build, compile, sample, gate and, up to
+  (``bridgebayes.inference.driver.clear_cache``): build, compile, sample, gate and, up to
   ``fit.LOG_LIKELIHOOD_AUTO_MAX`` patients, the per-patient log-likelihood;
 * ``warm``: wall time of a refit of the same model structure, which reuses the compiled model
   (no compilation);
 * ``loo``: PSIS-LOO of the warm fit (``Fit.loo()``), including the per-patient
   log-likelihood where ``fit()`` left it to LOO (above ``LOG_LIKELIHOOD_AUTO_MAX``);
-* ``sampling``: the sampler alone on the compiled model (``bridgebayes.samplers.sample``);
+* ``sampling``: the sampler alone on the compiled model (``bridgebayes.inference.driver.sample``);
 * ``ESS/s``: bulk ESS of ``log_hr`` per second of the warm fit;
 
 and the ratio of each to the 36-patient fit measured in the same run (after one uncounted
@@ -38,12 +38,12 @@ from pathlib import Path
 import arviz as az
 import numpy as np
 
-from bridgebayes import samplers
-from bridgebayes.endpoints import EndpointData
-from bridgebayes.families import PiecewiseExponentialPH, WeibullPH
-from bridgebayes.fit import LOG_LIKELIHOOD_AUTO_MAX, FitWarning, SamplerSettings, fit
-from bridgebayes.io import atomic_write_text
-from bridgebayes.provenance import versions
+from bridgebayes.core.io import atomic_write_text
+from bridgebayes.core.provenance import versions
+from bridgebayes.data.endpoints import EndpointData
+from bridgebayes.inference import driver as samplers
+from bridgebayes.inference.fit import LOG_LIKELIHOOD_AUTO_MAX, FitWarning, SamplerSettings, fit
+from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "## Scaling: PEM and Weibull fits, 36 to 100,000 patients"
@@ -135,7 +135,7 @@ def section(rows: list[dict], sizes: list[int], elapsed: float) -> str:
              + f"; git {git}; {time.strftime('%Y-%m-%d', time.gmtime())}. Command: "
              f"`python benchmarks/scaling.py --sizes {' '.join(map(str, sizes))}` "
              f"({elapsed / 60:.0f} min).", "",
-             f"Sampler: `bridgebayes.fit.fit` with `SamplerSettings"
+             f"Sampler: `bridgebayes.inference.fit.fit` with `SamplerSettings"
              f"({', '.join(f'{k}={v!r}' for k, v in dataclasses.asdict(SETTINGS).items())})`. "
              "Generated data: Weibull(shape 1.2, scale 24 months), HR 0.7, uniform censoring "
              "12–48 months.  `cold`: a whole `fit()` with the compile cache emptied (build, "

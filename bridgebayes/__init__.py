@@ -9,11 +9,11 @@ Public entry points::
 
 from importlib.metadata import PackageNotFoundError, version
 
-from bridgebayes.cohort import Cohort, CohortWarning, load_cohort
-from bridgebayes.endpoints import EndpointData
-from bridgebayes.errors import BridgeBayesError, CohortError
-from bridgebayes.reference import reference_analysis
-from bridgebayes.survival_table import load_survival_table
+from bridgebayes.core.errors import BridgeBayesError, CohortError
+from bridgebayes.data.cohort import Cohort, CohortWarning, load_cohort
+from bridgebayes.data.endpoints import EndpointData
+from bridgebayes.data.survival_table import load_survival_table
+from bridgebayes.reference.analysis import reference_analysis
 
 try:
     __version__ = version("bridgebayes")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bridgebayes.cohort import Cohort, load_cohort
-from bridgebayes.units import DAYS_PER_MONTH
+from bridgebayes.core.units import DAYS_PER_MONTH
+from bridgebayes.data.cohort import Cohort, load_cohort
 
 ARMS = ("blinatumomab", "CAR-T")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bridgebayes.endpoints import EndpointData
+from bridgebayes.data.endpoints import EndpointData
 
 
 def simulate_endpoint(seed: int, n_per_arm: int, *, shape: float, scale: float,

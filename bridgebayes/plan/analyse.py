@@ -9,7 +9,7 @@ Bayesian threshold ``gamma`` can be calibrated on the same simulations:
   piecewise-exponential PH model (Gamma baseline, analysis cut points fixed in advance).
 
 Analysis priors on ``log_hr`` (:func:`analysis_prior`): ``vague`` ``Normal(0, vague_sd)``;
-the named sets of :mod:`bridgebayes.priors` (``neutral``, ``skeptical``, ``enthusiastic``,
+the named sets of :mod:`bridgebayes.models.priors` (``neutral``, ``skeptical``, ``enthusiastic``,
 optionally ``-weak``/``-strong``); ``borrowing``: a Normal approximation ``Normal(m, s)`` of
 the current posterior's log HR, discounted by a power prior (``sd = s / sqrt(a0)``) and
 made robust by a vague component of weight ``w``: ``(1 − w) Normal(m, s / sqrt(a0)) + w
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bridgebayes.errors import BridgeBayesError
+from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.plan.exact_batch import NormalMixture, pem_prob_below, pem_stats
 from bridgebayes.plan.logrank import logrank_z
 from bridgebayes.plan.simulate import SimulatedTrials
@@ -75,7 +75,7 @@ def analysis_prior(name: str, *, vague_sd: float = 10.0,
     >>> p.weights, np.round(p.means, 3).tolist(), np.round(p.sds, 3).tolist()
     ((0.8, 0.2), [-0.4, 0.0], [0.2, 10.0])
     """
-    from bridgebayes.priors import log_hr_normal
+    from bridgebayes.models.priors import log_hr_normal
 
     if name == "vague":
         return NormalMixture.normal(0.0, vague_sd)

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bridgebayes import provenance
-from bridgebayes.errors import BridgeBayesError
+from bridgebayes.core import provenance
+from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.plan.analyse import AnalysisPlan, analysis_prior
 from bridgebayes.plan.dask_runner import run_job
 from bridgebayes.plan.design_prior import DesignPrior, explicit_prior, posterior_design_prior

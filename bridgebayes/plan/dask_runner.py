@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridgebayes.errors import BridgeBayesError
-from bridgebayes.io import atomic_write_bytes, atomic_write_text
+from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.core.io import atomic_write_bytes, atomic_write_text
 from bridgebayes.plan.run import PlanJob, run_chunk
 
 __all__ = ["RunResult", "run_job"]

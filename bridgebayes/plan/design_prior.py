@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bridgebayes.errors import BridgeBayesError
+from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.plan.truths import Truths
 
 __all__ = ["DesignPrior", "explicit_prior", "posterior_design_prior"]
@@ -146,7 +146,7 @@ def posterior_design_prior(path: str | os.PathLike[str], *, n_max: int | None = 
     """
     import arviz as az  # imported here: workers that only simulate need no arviz/PyMC
 
-    from bridgebayes.families.draws import posterior_draws
+    from bridgebayes.models.families.draws import posterior_draws
 
     path = Path(path)
     if not path.is_file():

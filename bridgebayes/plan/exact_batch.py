@@ -1,6 +1,6 @@
 """The exact PEM-Gamma posterior of ``log_hr`` (``docs/engine.md``), vectorised across trials.
 
-The same marginal posterior as :func:`bridgebayes.exact.pem_posterior` (baseline hazards
+The same marginal posterior as :func:`bridgebayes.models.exact.pem_posterior` (baseline hazards
 integrated analytically, ``lambda_j ~ Gamma(a0, a0 / r)`` with ``r`` the trial's crude rate),
 with a Normal or Normal-mixture prior on ``log_hr``.  For every trial at once: the region
 holding the mass (log density within ``DROP`` of the maximum) is bracketed by repeated
@@ -17,7 +17,7 @@ import numpy as np
 from numpy.polynomial.legendre import leggauss
 from scipy.special import logsumexp
 
-from bridgebayes.errors import BridgeBayesError
+from bridgebayes.core.errors import BridgeBayesError
 
 __all__ = ["NormalMixture", "pem_prob_below", "pem_stats"]
 
@@ -75,7 +75,7 @@ def pem_stats(time: np.ndarray, event: np.ndarray, arm: np.ndarray, include: np.
               cuts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Events and exposure per trial, interval and arm, ``(S, J, 2)`` each.
 
-    Same convention as :func:`bridgebayes.piecewise.sufficient_stats` (intervals
+    Same convention as :func:`bridgebayes.models.piecewise.sufficient_stats` (intervals
     ``(c_{j-1}, c_j]``), for ``(S, N)`` arrays.
     """
     cuts, time = np.asarray(cuts, float), np.asarray(time, float)

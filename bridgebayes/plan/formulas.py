@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
-from bridgebayes.errors import BridgeBayesError
+from bridgebayes.core.errors import BridgeBayesError
 
 __all__ = ["ohagan_assurance", "schoenfeld_events"]
 

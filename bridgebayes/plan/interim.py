@@ -1,7 +1,7 @@
 """Predictive probability of success given interim data.
 
 Parameters are drawn from the exact PEM posterior of the interim data
-(:func:`bridgebayes.exact.pem_posterior` on the analysis cut points, ``Normal(mu, sigma)``
+(:func:`bridgebayes.models.exact.pem_posterior` on the analysis cut points, ``Normal(mu, sigma)``
 prior on ``log_hr``); for each draw the trial is completed — patients still on study get a
 residual event time from the drawn hazards conditional on their survival so far
 (``T = H^-1(H(tau) + E)``) and memoryless dropout, patients not yet enrolled are accrued
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bridgebayes.endpoints import EndpointData
-from bridgebayes.errors import BridgeBayesError
-from bridgebayes.exact import pem_posterior
+from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.data.endpoints import EndpointData
+from bridgebayes.models.exact import pem_posterior
 from bridgebayes.plan.analyse import AnalysisPlan, analyse_trials
 from bridgebayes.plan.simulate import SimulatedTrials, TrialDesign, cut_at_analysis
 from bridgebayes.plan.truths import Truths
@@ -60,7 +60,7 @@ class InterimData:
                                    "after an event")
 
     def endpoint(self) -> EndpointData:
-        """The interim data as :class:`~bridgebayes.endpoints.EndpointData`."""
+        """The interim data as :class:`~bridgebayes.data.endpoints.EndpointData`."""
         return EndpointData("interim", np.asarray(self.time, float),
                             np.asarray(self.event, int), np.asarray(self.arm, int),
                             ("reference", "treatment"), np.arange(len(self.time)))

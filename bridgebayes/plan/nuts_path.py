@@ -2,7 +2,8 @@
 
 Two backends, both compiling the model once for all trials:
 
-* ``"nutpie"`` (default): :func:`bridgebayes.samplers.sample`, whose compile-once cache swaps
+* ``"nutpie"`` (default): :func:`bridgebayes.inference.driver.sample`, whose compile-once cache
+swaps
   the data containers of the compiled nutpie model (the package's own NUTS mechanism);
 * ``"pymc"``: the family's PyMC model is built and PyMC's NUTS step compiled for the first
   trial; later trials swap the data (``family.set_data``) and reset the step's adaptation.
@@ -16,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bridgebayes.endpoints import EndpointData
-from bridgebayes.errors import BridgeBayesError
+from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.plan.simulate import SimulatedTrials
 
 __all__ = ["NutsAnalyser"]
@@ -43,7 +44,7 @@ class NutsAnalyser:
 
     Examples
     --------
-    >>> from bridgebayes.families import WeibullPH
+    >>> from bridgebayes.models.families import WeibullPH
     >>> nuts = NutsAnalyser(WeibullPH(log_hr_sigma=10.0))  # doctest: +SKIP
     >>> nuts.analyse(trials, seed=1)  # doctest: +SKIP
     """
@@ -81,7 +82,7 @@ class NutsAnalyser:
     def log_hr_draws(self, data: EndpointData, *, seed: int) -> np.ndarray:
         """Posterior draws of ``log_hr`` (``chains × draws``) for one trial's data."""
         if self.backend == "nutpie":
-            from bridgebayes.samplers import sample
+            from bridgebayes.inference.driver import sample
 
             idata = sample(data, self.family, backend="nutpie", seed=seed, draws=self.draws,
                            tune=self.tune, chains=self.chains, cores=1,

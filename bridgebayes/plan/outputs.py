@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from scipy.stats import norm
 
-from bridgebayes.errors import BridgeBayesError
+from bridgebayes.core.errors import BridgeBayesError
 
 __all__ = ["assurance_figure", "calibrate_gamma", "operating_table", "proportion",
            "sample_size_for", "success"]

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from bridgebayes.errors import BridgeBayesError
+from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.plan.analyse import AnalysisPlan, analyse_trials
 from bridgebayes.plan.design_prior import DesignPrior
 from bridgebayes.plan.simulate import TrialDesign, simulate_trials

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bridgebayes.errors import BridgeBayesError
+from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.plan.truths import Truths
 
 __all__ = ["SimulatedTrials", "TrialDesign", "cut_at_analysis", "simulate_trials"]

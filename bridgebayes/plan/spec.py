@@ -1,9 +1,9 @@
 """The ``[plan]`` table of a spec → a validated :class:`PlanSpec` (keys: ``docs/plan.md``).
 
-Strict, as :mod:`bridgebayes.spec`: unknown keys, wrong types and impossible values raise
-:class:`~bridgebayes.errors.SpecError` naming the file and the key, before anything runs.
+Strict, as :mod:`bridgebayes.run.spec`: unknown keys, wrong types and impossible values raise
+:class:`~bridgebayes.core.errors.SpecError` naming the file and the key, before anything runs.
 The other sections of the file (``[analysis]``, ``[arms]``, …) are left to
-:func:`bridgebayes.spec.load_spec`; here only ``analysis.id`` (= file name) and the arm
+:func:`bridgebayes.run.spec.load_spec`; here only ``analysis.id`` (= file name) and the arm
 labels are read.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from bridgebayes.errors import BridgeBayesError, SpecError
-from bridgebayes.io import read_toml
+from bridgebayes.core.errors import BridgeBayesError, SpecError
+from bridgebayes.core.io import read_toml
 
 __all__ = ["PlanSpec", "load_plan_spec"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bridgebayes.errors import BridgeBayesError
+from bridgebayes.core.errors import BridgeBayesError
 
 __all__ = ["Truths"]
 

@@ -24,7 +24,7 @@ def reconstruct_command(args: argparse.Namespace,
         say(args, f"{result.summary()}\nWritten: {out}")
         return 0 if result.converged else 3
     if args.ensemble < 1:
-        from bridgebayes.errors import ReconstructionError
+        from bridgebayes.core.errors import ReconstructionError
 
         raise ReconstructionError(f"--ensemble: expected a positive integer, got {args.ensemble}")
     table = write_ensemble(summary, out, seed=args.seed, k=args.ensemble, workers=args.workers,

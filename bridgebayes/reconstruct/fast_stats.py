@@ -3,8 +3,8 @@
 The search evaluates its objective hundreds of thousands of times on ~36
 patients, where lifelines' per-call overhead (pandas) would dominate.  These
 functions compute the same quantities on plain arrays; tests check them against
-:mod:`bridgebayes.reference` (lifelines) to 1e-12 on random data with ties.
-Reported results (fidelity tables) always come from :mod:`bridgebayes.reference`.
+:mod:`bridgebayes.reference.analysis` (lifelines) to 1e-12 on random data with ties.
+Reported results (fidelity tables) always come from :mod:`bridgebayes.reference.analysis`.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from bridgebayes.errors import ReconstructionError, describe_offenders
+from bridgebayes.core.errors import ReconstructionError, describe_offenders
 
 __all__ = ["reconstruct_from_km"]
 

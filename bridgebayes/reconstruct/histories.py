@@ -65,7 +65,7 @@ class Histories:
         raise KeyError(name)
 
     def to_table(self, arms: tuple[str, str]) -> pd.DataFrame:
-        """Patient-level table in the :mod:`bridgebayes.cohort` format.
+        """Patient-level table in the :mod:`bridgebayes.data.cohort` format.
 
         Rows are ordered by arm (reference first) and follow-up; ids are ``P001``, ….
         """

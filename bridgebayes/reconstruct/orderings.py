@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from bridgebayes.errors import ReconstructionError
+from bridgebayes.core.errors import ReconstructionError
 from bridgebayes.reconstruct.histories import Histories
 from bridgebayes.reconstruct.published import Figure
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from bridgebayes import provenance
-from bridgebayes.errors import ReconstructionError
-from bridgebayes.io import atomic_write_text
+from bridgebayes.core import provenance
+from bridgebayes.core.errors import ReconstructionError
+from bridgebayes.core.io import atomic_write_text
 from bridgebayes.reconstruct.published import PublishedSummary
 from bridgebayes.reconstruct.search import SearchSettings
 from bridgebayes.reconstruct.summaries import (

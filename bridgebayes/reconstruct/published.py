@@ -14,8 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from bridgebayes.errors import PublishedSummaryError
-from bridgebayes.io import read_toml
+from bridgebayes.core.errors import PublishedSummaryError
+from bridgebayes.core.io import read_toml
 
 __all__ = ["Figure", "PublishedSummary", "load_published"]
 
@@ -160,7 +160,7 @@ def load_published(path: str | os.PathLike[str]) -> PublishedSummary:
 
     Raises
     ------
-    bridgebayes.errors.PublishedSummaryError
+    bridgebayes.core.errors.PublishedSummaryError
         Naming the file, the key and what was expected.
     """
     path = Path(path)

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bridgebayes.errors import BridgeBayesError
-from bridgebayes.gray import gray_test
+from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.reconstruct import fast_stats as fs
 from bridgebayes.reconstruct.histories import Histories
 from bridgebayes.reconstruct.orderings import assign_times, search_ordering
 from bridgebayes.reconstruct.published import Figure, PublishedSummary
+from bridgebayes.reference.gray import gray_test
 
 __all__ = ["Objective", "SearchSettings", "anneal"]
 

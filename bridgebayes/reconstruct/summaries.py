@@ -3,7 +3,7 @@
 :func:`reconstruct_from_summaries` searches patient histories
 (:mod:`bridgebayes.reconstruct.search`) until every required published figure
 is reproduced, then recomputes every figure from the written table with the
-reference methods (:mod:`bridgebayes.reference`, lifelines) to build the
+reference methods (:mod:`bridgebayes.reference.analysis`, lifelines) to build the
 fidelity table.  Only that table decides whether a figure is matched.
 """
 
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bridgebayes import reference as ref
-from bridgebayes.cohort import Cohort, load_cohort
-from bridgebayes.gray import gray_test
+from bridgebayes.data.cohort import Cohort, load_cohort
 from bridgebayes.reconstruct.published import Figure, PublishedSummary
 from bridgebayes.reconstruct.search import DECIMALS, SearchSettings, anneal
+from bridgebayes.reference import analysis as ref
+from bridgebayes.reference.gray import gray_test
 
 __all__ = ["Reconstruction", "fidelity_table", "iter_ensemble", "reconstruct_ensemble",
            "reconstruct_from_summaries"]
@@ -98,7 +98,7 @@ def _value(cohort: Cohort, fig: Figure, landmark: float) -> float:
 def fidelity_table(cohort: Cohort, summary: PublishedSummary) -> pd.DataFrame:
     """Every published figure: target, reconstructed value, error and whether it matches.
 
-    Values are recomputed from ``cohort`` with :mod:`bridgebayes.reference`.  Percentages
+    Values are recomputed from ``cohort`` with :mod:`bridgebayes.reference.analysis`.  Percentages
     are shown in percent (errors in percentage points), follow-up in months.
 
     Returns

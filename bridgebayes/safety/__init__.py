@@ -10,7 +10,7 @@ module                   job
 ``table``                :func:`safety_table`: every outcome of a cohort, "not reported" rows
 =======================  ===================================================================
 
-Conventions as in :mod:`bridgebayes.decide`: contrasts are **treatment minus reference**
+Conventions as in :mod:`bridgebayes.summaries.decide`: contrasts are **treatment minus reference**
 (risk difference) or **treatment over reference** (risk ratio); ``estimate`` is the posterior
 median, ``lower``/``upper`` the equal-tailed credible interval.
 

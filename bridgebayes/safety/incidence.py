@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, special, stats
 
-from bridgebayes.errors import BridgeBayesError
+from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.safety.prior import BetaPrior, resolve_prior
 from bridgebayes.safety.summary import COLUMNS, SafetySummary, check_ci, result_row
 
@@ -188,7 +188,7 @@ def beta_binomial(events: tuple[int, int], n: tuple[int, int], *,
 
     Raises
     ------
-    bridgebayes.errors.BridgeBayesError
+    bridgebayes.core.errors.BridgeBayesError
         For non-integer or negative counts, an arm without patients, or events > n.
 
     Examples

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from bridgebayes.errors import BridgeBayesError
+from bridgebayes.core.errors import BridgeBayesError
 
 __all__ = ["BETA_PRIORS", "BetaPrior", "resolve_prior"]
 

@@ -1,6 +1,6 @@
 """The common shape of safety results: outcome labels, the tidy table and its rows.
 
-Conventions as in :mod:`bridgebayes.decide`: contrasts are **treatment minus reference**
+Conventions as in :mod:`bridgebayes.summaries.decide`: contrasts are **treatment minus reference**
 (difference) or **treatment over reference** (ratio); ``estimate`` is the posterior median,
 ``lower``/``upper`` the equal-tailed credible interval.  Every safety result, whatever its
 model, is a :class:`SafetySummary` whose table has the columns :data:`COLUMNS`.
@@ -15,7 +15,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from bridgebayes.errors import BridgeBayesError
+from bridgebayes.core.errors import BridgeBayesError
 
 __all__ = ["COLUMNS", "SAFETY_OUTCOMES", "SafetySummary", "check_ci", "result_row"]
 
@@ -73,7 +73,7 @@ def result_row(outcome: str, label: str, model: str, quantity: str, *, arm: str 
 
 
 def check_ci(ci: float) -> float:
-    """``ci`` as a float in (0, 1), else :class:`~bridgebayes.errors.BridgeBayesError`."""
+    """``ci`` as a float in (0, 1), else :class:`~bridgebayes.core.errors.BridgeBayesError`."""
     if not isinstance(ci, float | int) or not 0 < float(ci) < 1:
         raise BridgeBayesError(f"ci: expected a probability in (0, 1), got {ci!r}")
     return float(ci)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from bridgebayes.cohort import INFECTION_PREFIX, SAFETY_DAY_COLUMNS, Cohort
+from bridgebayes.data.cohort import INFECTION_PREFIX, SAFETY_DAY_COLUMNS, Cohort
 from bridgebayes.safety.incidence import beta_binomial
 from bridgebayes.safety.prior import BetaPrior, resolve_prior
 from bridgebayes.safety.summary import (

@@ -8,10 +8,10 @@ the usual landmark of early post-transplant outcomes), whichever is first, and o
 the per-arm "median time to engraftment" describes the hypothetical world without death
 before engraftment; with the few early deaths of HSCT cohorts the difference is small, but
 the report must say so.  An engraftment day after last follow-up is rejected when the cohort
-is loaded (:func:`bridgebayes.cohort.load_cohort`).
+is loaded (:func:`bridgebayes.data.cohort.load_cohort`).
 
-Models (PH, so ``S_1 = S_0^HR``): Weibull (:mod:`bridgebayes.families.weibull`, the default)
-or piecewise exponential, with the exact posterior (:mod:`bridgebayes.exact`) or a NUTS fit;
+Models (PH, so ``S_1 = S_0^HR``): Weibull (:mod:`bridgebayes.models.families.weibull`, the default)
+or piecewise exponential, with the exact posterior (:mod:`bridgebayes.models.exact`) or a NUTS fit;
 the Weibull median of arm ``x`` is ``(log 2 / (lam · exp(log_hr · x)))^(1/k)``.  ``HR > 1``
 means faster engraftment with treatment and, under PH, is equivalent to a shorter median.  A
 Weibull has no room for patients who never engraft (graft failure): each such patient drags
@@ -30,11 +30,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bridgebayes.cohort import SAFETY_DAY_COLUMNS, Cohort
-from bridgebayes.endpoints import EndpointData
-from bridgebayes.errors import BridgeBayesError, CohortError
-from bridgebayes.exact import ExactPosterior, pem_posterior, weibull_posterior
-from bridgebayes.piecewise import default_cuts
+from bridgebayes.core.errors import BridgeBayesError, CohortError
+from bridgebayes.core.units import DAYS_PER_MONTH
+from bridgebayes.data.cohort import SAFETY_DAY_COLUMNS, Cohort
+from bridgebayes.data.endpoints import EndpointData
+from bridgebayes.models.exact import ExactPosterior, pem_posterior, weibull_posterior
+from bridgebayes.models.piecewise import default_cuts
 from bridgebayes.safety.summary import (
     COLUMNS,
     SAFETY_OUTCOMES,
@@ -42,7 +43,6 @@ from bridgebayes.safety.summary import (
     check_ci,
     result_row,
 )
-from bridgebayes.units import DAYS_PER_MONTH
 
 __all__ = ["ENGRAFTMENT_HORIZON_DAYS", "Engraftment", "engraftment", "engraftment_data",
            "km_median"]
@@ -59,9 +59,9 @@ def engraftment_data(cohort: Cohort, column: str, *,
 
     Raises
     ------
-    bridgebayes.errors.CohortError
+    bridgebayes.core.errors.CohortError
         If ``column`` is not a day column of the cohort.  (An engraftment day after last
-        follow-up is rejected by :func:`~bridgebayes.cohort.load_cohort`.)
+        follow-up is rejected by :func:`~bridgebayes.data.cohort.load_cohort`.)
     """
     horizon = float(horizon_days) if isinstance(horizon_days, int | float) else math.nan
     if not (math.isfinite(horizon) and horizon > 0):
@@ -134,9 +134,9 @@ class Engraftment:
     cuts
         PEM interior cut points (days); empty for Weibull.
     posterior
-        The :class:`~bridgebayes.exact.ExactPosterior` (exact method), else ``None``.
+        The :class:`~bridgebayes.models.exact.ExactPosterior` (exact method), else ``None``.
     fit
-        The :class:`~bridgebayes.fit.Fit` (NUTS method), else ``None``.
+        The :class:`~bridgebayes.inference.fit.Fit` (NUTS method), else ``None``.
     """
 
     data: EndpointData
@@ -212,8 +212,8 @@ def engraftment(cohort: Cohort, column: str = "anc_engraftment_day", *,
     column
         ``"anc_engraftment_day"`` (neutrophils) or ``"plt_engraftment_day"`` (platelets).
     family
-        ``"weibull"`` (:class:`~bridgebayes.families.WeibullPH`) or ``"pem"``
-        (:class:`~bridgebayes.families.PiecewiseExponentialPH`, Gamma baseline, cut points
+        ``"weibull"`` (:class:`~bridgebayes.models.families.WeibullPH`) or ``"pem"``
+        (:class:`~bridgebayes.models.families.PiecewiseExponentialPH`, Gamma baseline, cut points
         at quartiles of the engraftment days): its last interval can stay nearly flat, so
         it copes better with patients who never engraft.  Baseline priors: engine defaults.
     horizon_days
@@ -226,7 +226,7 @@ def engraftment(cohort: Cohort, column: str = "anc_engraftment_day", *,
     n_draws, seed
         Exact method: number of exact joint draws and their seed.  NUTS: ``seed`` of the fit.
     sampler
-        :class:`~bridgebayes.fit.SamplerSettings` for the NUTS method.
+        :class:`~bridgebayes.inference.fit.SamplerSettings` for the NUTS method.
 
     Returns
     -------
@@ -253,8 +253,8 @@ def engraftment(cohort: Cohort, column: str = "anc_engraftment_day", *,
                 else pem_posterior(data, cuts=cuts, **prior))
         return Engraftment(**common, draws=post.draws(int(n_draws), rng=seed),
                            prob_faster=1.0 - post.prob_hr_below(1.0), posterior=post)
-    from bridgebayes.families import PiecewiseExponentialPH, WeibullPH
-    from bridgebayes.fit import fit
+    from bridgebayes.inference.fit import fit
+    from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
 
     model_family = (WeibullPH(**prior) if family == "weibull"
                     else PiecewiseExponentialPH(cuts=tuple(cuts), **prior))

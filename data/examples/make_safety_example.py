@@ -9,7 +9,7 @@ Usage::
 
     python3 data/examples/make_safety_example.py [--out PATH] [--seed N]
 
-The same seed and numpy version give the same bytes (checked by tests/unit/test_safety_table.py).
+The same seed and numpy version give the same bytes (checked by tests/safety/test_table.py).
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> Path:
     args = parser.parse_args(argv)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(make_cohort(args.seed).encode("utf-8"))
-    from bridgebayes.cohort import load_cohort
+    from bridgebayes.data.cohort import load_cohort
 
     cohort = load_cohort(args.out, arms=("blinatumomab", "CAR-T"))
     print(f"wrote {args.out} (SYNTHETIC): {cohort.n_per_arm}")

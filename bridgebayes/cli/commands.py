@@ -1,0 +1,200 @@
+"""Command-line interface: ``bridgebayes --help``.
+
+Exit codes: 0 success; 2 bad input (nothing written); 3 results written but a
+check failed (a required published figure not reproduced).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.core.io import json_text, staged_folder
+
+#: ``bridgebayes sbc --models`` choices (``sbc_cli.ALL_MODELS``, kept here so that the parser
+#: does not import PyMC)
+SBC_MODELS = ("pem", "weibull", "competing", "illness_death")
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_CHECK_FAILED = 0, 2, 3
+
+
+def _print(args: argparse.Namespace, text: str) -> None:
+    if not getattr(args, "quiet", False):
+        print(text)
+
+
+def _cmd_reconstruct(args: argparse.Namespace) -> int:
+    from bridgebayes.reconstruct import cli_support
+
+    return cli_support.reconstruct_command(args, _print)
+
+
+def _cmd_reference(args: argparse.Namespace) -> int:
+    from bridgebayes.data.cohort import load_cohort
+    from bridgebayes.reference.analysis import reference_analysis
+
+    arms = tuple(args.arms.split(","))
+    if len(arms) != 2:
+        raise BridgeBayesError(f"--arms: expected 'reference,treatment', got {args.arms!r}")
+    cohort = load_cohort(args.cohort, arms=arms, time_unit=args.time_unit)
+    result = reference_analysis(cohort, landmarks=tuple(args.landmarks))
+    _print(args, _format_reference(result))
+    if args.out:
+        with staged_folder(Path(args.out)) as tmp:
+            result.landmarks.to_csv(tmp / "landmarks.csv", index=False)
+            result.tests.to_csv(tmp / "tests.csv", index=False)
+            (tmp / "followup.json").write_text(json_text(result.followup))
+    return EXIT_OK
+
+
+def _format_reference(result) -> str:
+    with pd.option_context("display.width", 120, "display.max_rows", 200):
+        table = result.landmarks.pivot_table(index=["endpoint", "landmark"], columns="group",
+                                             values="estimate", sort=False)
+        return (f"Landmark estimates (KM survival; cumulative incidence for relapse/NRM)\n"
+                f"{(100 * table).round(2)}\n\nTests\n{result.tests.round(4)}\n\n"
+                f"Follow-up (months): median {result.followup['median_reverse_km']:.2f} "
+                f"(reverse KM), range {result.followup['min']:.2f}-{result.followup['max']:.2f}")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from bridgebayes.run.pipeline import run
+
+    quiet = getattr(args, "quiet", False)
+    result = run(args.spec, out=args.out, force=args.force, bar=not quiet,
+                 say=lambda line: None if quiet else tqdm.write(line))
+    spec, bayes = result.spec, result.bayes
+    flag = ("\nNOTE: the cohort is RECONSTRUCTED pseudo-patient data, not the study's "
+            "patients.\n" if spec.reconstructed else "\n")
+    text = f"{spec.title}{flag}\n{_format_reference(result.reference)}"
+    if bayes is not None:
+        text += "\n\nBayesian reanalysis\n" + "\n".join(
+            f"- [{key}] {line}" for key, lines in bayes.sentences.items() for line in lines[:1])
+    _print(args, f"{text}\n\nWritten: {result.out}/ (report.html)")
+    return EXIT_OK if result.gates_passed else EXIT_CHECK_FAILED
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    import tomllib
+
+    from bridgebayes.data.cohort import load_cohort
+    from bridgebayes.run.spec import load_spec
+
+    try:
+        is_plan = "plan" in tomllib.loads(Path(args.spec).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        is_plan = False  # load_spec reports the problem with the file and key
+    if is_plan:
+        from bridgebayes.plan.spec import load_plan_spec
+
+        load_plan_spec(args.spec)
+        _print(args, f"{args.spec}: valid planning spec")
+        return EXIT_OK
+    spec = load_spec(args.spec)
+    load_cohort(spec.cohort, arms=spec.arms, time_unit=spec.time_unit)
+    _print(args, f"{args.spec}: valid (sha256 {spec.sha256[:12]})")
+    return EXIT_OK
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from bridgebayes.plan.cli_support import run_plan
+
+    return run_plan(args.spec, out=args.out, scheduler=args.scheduler,
+                    quiet=getattr(args, "quiet", False))
+
+
+def _cmd_sbc(args: argparse.Namespace) -> int:
+    from bridgebayes.sbc.command import sbc_command
+
+    return sbc_command(models=args.models, scenarios=args.scenarios, n_sims=args.n_sims,
+                       nuts_sims=args.nuts_sims, seed=args.seed, out=args.out,
+                       report=args.report,
+                       echo=(lambda _: None) if getattr(args, "quiet", False) else print)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="bridgebayes",
+        description="Bayesian comparative-effectiveness analysis of small survival studies.",
+        epilog="Exit codes: 0 success; 2 bad input (nothing written); 3 results written but "
+               "a check failed (diagnostics gate, or a published figure not reproduced).")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("reconstruct", help="pseudo-patient data from published summary figures")
+    p.add_argument("published", help="published-summary TOML (see data/cao2025/published.toml)")
+    p.add_argument("--seed", type=int, required=True, help="random seed")
+    p.add_argument("--out", required=True,
+                   help="cohort CSV to write; with --ensemble, a folder")
+    p.add_argument("--ensemble", type=int, default=None, metavar="K",
+                   help="write K distinct cohorts (for reconstruction-uncertainty analyses)")
+    p.add_argument("--workers", type=int, default=2, help="processes for --ensemble")
+    p.add_argument("--force", action="store_true",
+                   help="with --ensemble: discard members made with other settings")
+    p.set_defaults(func=_cmd_reconstruct)
+
+    p = sub.add_parser("reference", help="frequentist reference analysis of a cohort")
+    p.add_argument("cohort", help="patient-level cohort CSV")
+    p.add_argument("--arms", required=True, help="'reference,treatment' labels")
+    p.add_argument("--time-unit", default="months")
+    p.add_argument("--landmarks", type=float, nargs="+", default=[12.0, 24.0])
+    p.add_argument("--out", help="folder for landmarks.csv, tests.csv, followup.json")
+    p.set_defaults(func=_cmd_reference)
+
+    p = sub.add_parser("validate", help="validate a spec and its data without computing")
+    p.add_argument("spec")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("run", help="run a pre-specified analysis (models/<id>.toml)")
+    p.add_argument("spec")
+    p.add_argument("--out", help="output folder (default reports/<id>)")
+    p.add_argument("--force", action="store_true", help="refit even if cached posteriors match")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("plan", help="plan a future trial from a run's posterior: assurance, "
+                                    "sample size, operating characteristics (docs/plan.md)")
+    p.add_argument("spec", help="planning spec with a [plan] section (models/cao2025_plan.toml)")
+    p.add_argument("--out", help="output folder (default reports/<id>/plan)")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler "
+                                       "(default: a local cluster)")
+    p.set_defaults(func=_cmd_plan)
+
+    p = sub.add_parser("sbc", help="simulation-based calibration of the models (release run: "
+                                   "1000 simulations per model and scenario; docs/validation.md)")
+    p.add_argument("--models", nargs="+", default=list(SBC_MODELS), choices=list(SBC_MODELS))
+    p.add_argument("--scenarios", nargs="+", default=["small", "large"],
+                   choices=["small", "large"])
+    p.add_argument("--n-sims", type=int, default=1000, help="simulations on the exact path")
+    p.add_argument("--nuts-sims", type=int, default=0,
+                   help="simulations refitted with NUTS (small scenario)")
+    p.add_argument("--seed", type=int, default=20261124)
+    p.add_argument("--out", default="sbc", help="folder for results (resumable chunks)")
+    p.add_argument("--report", default=None, help="write the markdown report here "
+                                                  "(e.g. docs/validation.md)")
+    p.set_defaults(func=_cmd_sbc)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``bridgebayes`` command."""
+    # a performance note of PyTensor's C backend (the samplers do not use BLAS), not a result
+    warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BridgeBayesError as exc:
+        print(f"bridgebayes: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

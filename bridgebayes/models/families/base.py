@@ -1,0 +1,227 @@
+"""The shared base of the survival families ("write the math, inherit the rest").
+
+A family writes its baseline priors (``_parameters``) and ``_log_cumhaz``/``_log_hazard``
+(and ``_family_arrays``/``_loglik`` if its likelihood is not per patient); the base does the
+rest.  Conventions: ``docs/engine.md``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, ClassVar
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.data.endpoints import EndpointData
+from bridgebayes.models.families.design import (
+    check_covariate_names,
+    check_finite,
+    check_positive,
+    check_survival_data,
+    covariate_arrays,
+)
+from bridgebayes.models.families.draws import Draws, evaluation_inputs
+
+__all__ = ["SurvivalFamily"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SurvivalFamily(ABC):
+    """A proportional-hazards survival model for two arms, optional numeric covariates.
+
+    Hazard of a unit with arm ``x`` and standardised covariates ``z``:
+    ``h(t) = h0(t) · exp(log_hr · x + z · beta)``; ``h0`` is written by the family.
+
+    Parameters
+    ----------
+    log_hr_mu, log_hr_sigma
+        Prior ``log_hr ~ Normal(log_hr_mu, log_hr_sigma)`` (treatment vs reference).
+    covariates
+        Numeric columns of ``EndpointData.covariates`` to adjust for.  Each is
+        standardised with the data's mean and SD (stored as ``covariate_center`` /
+        ``covariate_scale``) and gets a coefficient in ``beta`` (dim ``covariate``).
+    beta_sigma
+        Prior ``beta ~ Normal(0, beta_sigma)`` per standardised covariate.
+
+    Notes
+    -----
+    Every data-dependent array, and the log-HR prior's ``mu``/``sigma`` (data
+    ``log_hr_prior_mu``/``log_hr_prior_sigma``, see :meth:`prior_arrays`), is a ``pm.Data``
+    container, so :meth:`set_data` refits new data of the same shape, or the same model
+    under another named prior, without recompiling.  A *unit* (dim ``unit``) is a likelihood
+    row: a patient, or an arm for arm-only piecewise-exponential models.  The likelihood
+    is the ``pm.Potential`` ``loglik`` (dim ``unit``); per-patient values for LOO come
+    from :meth:`log_likelihood`.  Variables: ``log_hr``, ``hr``, ``beta`` + the family's.
+    """
+
+    name: ClassVar[str]
+    #: dims of the data containers (a family adds its own)
+    data_dims: ClassVar[dict[str, tuple[str, ...]]] = {
+        "arm": ("unit",), "time": ("unit",), "event": ("unit",),
+        "covariates": ("unit", "covariate"), "covariate_center": ("covariate",),
+        "covariate_scale": ("covariate",)}
+
+    #: options whose values live in data containers (:meth:`prior_arrays`), not in the graph
+    prior_fields: ClassVar[tuple[str, ...]] = ("log_hr_mu", "log_hr_sigma")
+
+    log_hr_mu: float = 0.0
+    log_hr_sigma: float = 1.0
+    covariates: tuple[str, ...] = ()
+    beta_sigma: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "covariates", tuple(self.covariates))
+        check_finite(log_hr_mu=self.log_hr_mu)
+        check_positive(log_hr_sigma=self.log_hr_sigma, beta_sigma=self.beta_sigma)
+        check_covariate_names(self.covariates)
+
+    def build_model(self, data: EndpointData) -> pm.Model:
+        """Build the PyMC model of ``data``.
+
+        Examples
+        --------
+        >>> idata = pm.sample(model=WeibullPH().build_model(data))  # doctest: +SKIP
+        """
+        arrays = self.data_arrays(data)
+        with pm.Model(coords=self.coords(data, arrays)) as model:
+            box = {name: pm.Data(name, value, dims=self.data_dims.get(name))
+                   for name, value in arrays.items()}
+            log_hr = pm.Normal("log_hr", mu=box["log_hr_prior_mu"],
+                               sigma=box["log_hr_prior_sigma"])
+            pm.Deterministic("hr", pt.exp(log_hr))
+            eta_cov = pt.as_tensor(0.0)
+            if self.covariates:
+                beta = pm.Normal("beta", mu=0.0, sigma=self.beta_sigma, dims="covariate")
+                eta_cov = pt.dot(box["covariates"], beta)
+            params = {"log_hr": log_hr, **self._parameters(box, log_hr)}
+            pm.Potential("loglik", self._loglik(params, box, eta_cov), dims="unit")
+        return model
+
+    def set_data(self, model: pm.Model, data: EndpointData) -> None:
+        """Put new data into a model built by :meth:`build_model`, in place.
+
+        Compiled functions (logp, NUTS) see the new data without recompiling.  Data-driven
+        prior constants are recomputed from ``data`` and the log-HR prior is this family's;
+        piecewise cut points are kept.
+
+        Examples
+        --------
+        >>> family.set_data(model, new_data); logp(point)  # doctest: +SKIP
+        """
+        arrays = self.data_arrays(data, model=model)
+        if unknown := set(arrays) - {v.name for v in model.data_vars}:
+            raise BridgeBayesError(f"set_data: the model has no data {sorted(unknown)}; was it "
+                                   f"built by this {type(self).__name__}?")
+        pm.set_data(arrays, model=model, coords={"unit": self._unit_labels(data)})
+
+    def data_arrays(self, data: EndpointData, *,
+                    model: pm.Model | None = None) -> dict[str, np.ndarray]:
+        """The values of every data container for ``data`` (``model``: keep its cut points)."""
+        check_survival_data(data)
+        arrays = {"arm": np.asarray(data.arm, float), **covariate_arrays(data, self.covariates)}
+        return arrays | self._family_arrays(data, model) | self.prior_arrays()
+
+    def prior_arrays(self) -> dict[str, np.ndarray]:
+        """The prior constants held in data containers (they differ between named priors).
+
+        One compiled model then serves every prior: a refit under another prior only
+        changes these values (:meth:`set_data` or a compiled model's ``with_data``).
+
+        Examples
+        --------
+        >>> from bridgebayes.models.families import WeibullPH
+        >>> {k: float(v) for k, v in WeibullPH(log_hr_sigma=0.42).prior_arrays().items()}
+        {'log_hr_prior_mu': 0.0, 'log_hr_prior_sigma': 0.42}
+        """
+        return {"log_hr_prior_mu": np.float64(self.log_hr_mu),
+                "log_hr_prior_sigma": np.float64(self.log_hr_sigma)}
+
+    def coords(self, data: EndpointData, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        """Coordinates of the model's dims (``unit``, ``covariate``, the family's own).
+
+        ``arrays`` are :meth:`data_arrays` of ``data`` (they fix e.g. the interval labels).
+        """
+        return {"unit": self._unit_labels(data), "covariate": list(self.covariates),
+                **self._coords(arrays)}
+
+    def _family_arrays(self, data: EndpointData, model: pm.Model | None) -> dict[str, Any]:
+        return {"time": np.asarray(data.time, float), "event": np.asarray(data.event, float)}
+
+    def _unit_labels(self, data: EndpointData) -> np.ndarray:
+        return np.asarray(data.ids)
+
+    def _coords(self, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        return {}  # extra coords (e.g. intervals)
+
+    def _loglik(self, params: dict, box: dict, eta_cov: Any) -> Any:
+        """Per-patient ``event · log h(t) − H(t)``, from the family's math."""
+        t, x = box["time"], box["arm"]
+        log_h = self._log_hazard(params, t, x, eta_cov, xp=pt)
+        return box["event"] * log_h - pt.exp(self._log_cumhaz(params, t, x, eta_cov, xp=pt))
+
+    @abstractmethod
+    def _parameters(self, box: dict, log_hr: Any) -> dict[str, Any]:
+        """Create the baseline variables (inside the model); return those the math uses."""
+
+    @abstractmethod
+    def _log_cumhaz(self, p: dict, t: Any, x: Any, eta_cov: Any, *, xp: ModuleType = np) -> Any:
+        """log H(t); numpy shapes: ``p`` values ``(S, 1, …)``, ``t``/``x`` ``(1, T)``."""
+
+    @abstractmethod
+    def _log_hazard(self, p: dict, t: Any, x: Any, eta_cov: Any, *, xp: ModuleType = np) -> Any:
+        """log h(t), same shapes as :meth:`_log_cumhaz`."""
+
+    @abstractmethod
+    def _draw_vars(self) -> tuple[str, ...]:
+        """Posterior variables the numpy functions read (besides ``log_hr`` and ``beta``)."""
+
+    def log_cumhaz(self, draws: Draws, t: Any, x: Any, *, covariates: Any = None) -> np.ndarray:
+        """Log cumulative hazard, shape ``(n_draws, n_times)``.
+
+        Parameters
+        ----------
+        draws
+            Posterior draws (``posterior_draws(idata)`` or the exact oracle's).
+        t, x
+            Times (months, >= 0; scalar or 1-D) and arm (0 = reference, 1 = treatment;
+            scalar or one per time).
+        covariates
+            Raw covariate values, ``(n_covariates,)`` or one row per time; default the
+            data mean (``covariate_center``).
+
+        Examples
+        --------
+        >>> from bridgebayes.models.families import WeibullPH
+        >>> WeibullPH().log_cumhaz({"log_hr": [0.0], "k": [1.0], "lam": [1.0]}, [2.0], 0)
+        array([[0.69314718]])
+        """
+        with np.errstate(divide="ignore"):
+            return self._log_cumhaz(*self._prepare(draws, t, x, covariates))
+
+    def survival(self, draws: Draws, t: Any, x: Any, *, covariates: Any = None) -> np.ndarray:
+        """Survival ``S(t) = exp(−H(t))``, shape ``(n_draws, n_times)``; see :meth:`log_cumhaz`."""
+        return np.exp(-np.exp(self.log_cumhaz(draws, t, x, covariates=covariates)))
+
+    def hazard(self, draws: Draws, t: Any, x: Any, *, covariates: Any = None) -> np.ndarray:
+        """Hazard ``h(t)``, shape ``(n_draws, n_times)``; see :meth:`log_cumhaz`."""
+        with np.errstate(divide="ignore"):
+            return np.exp(self._log_hazard(*self._prepare(draws, t, x, covariates)))
+
+    def log_likelihood(self, draws: Draws, data: EndpointData) -> np.ndarray:
+        """Per-patient log-likelihood ``event · log h(t) − H(t)``, shape ``(n_draws, n)``."""
+        check_survival_data(data)
+        raw = data.covariates[list(self.covariates)].to_numpy(float) if self.covariates else None
+        args = self._prepare(draws, data.time, data.arm, raw)
+        with np.errstate(divide="ignore"):
+            log_h, log_cumhaz = self._log_hazard(*args), self._log_cumhaz(*args)
+        return np.where(np.asarray(data.event) > 0, log_h, 0.0) - np.exp(log_cumhaz)
+
+    def _prepare(self, draws: Draws, t: Any, x: Any, covariates: Any) -> tuple:
+        per_draw = ("log_hr", *self._draw_vars(), *(("beta",) if self.covariates else ()))
+        return evaluation_inputs(draws, t, x, covariates, per_draw=per_draw,
+                                 adjusted=bool(self.covariates))

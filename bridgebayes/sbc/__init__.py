@@ -1,0 +1,1 @@
+"""sbc layer (see ARCHITECTURE.md)."""

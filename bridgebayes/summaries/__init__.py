@@ -1,0 +1,1 @@
+"""summaries layer (see ARCHITECTURE.md)."""

@@ -1,0 +1,104 @@
+"""Tests for :mod:`bridgebayes.plan.design_prior`: reading a run's NetCDF, discounting,
+explicit priors.  References: the draws written to the file; the variance algebra of the
+power-prior stretch; the binomial fraction of the robust mixture.
+"""
+
+from __future__ import annotations
+
+import json
+
+import arviz as az
+import numpy as np
+import pytest
+
+from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.plan.design_prior import DesignPrior, explicit_prior, posterior_design_prior
+
+
+def _netcdf(path, family: dict, posterior: dict, constant: dict | None = None):
+    idata = az.from_dict(posterior=posterior, constant_data=constant or {})
+    idata.attrs["family"] = json.dumps(family)
+    idata.to_netcdf(str(path))
+    return path
+
+
+@pytest.fixture
+def pem_file(tmp_path):
+    rng = np.random.default_rng(1)
+    post = {"log_hr": rng.normal(-0.5, 0.3, (2, 500)),
+            "lambda": rng.gamma(20.0, 0.002, (2, 500, 3))}
+    return _netcdf(tmp_path / "pem.nc", {"name": "piecewise_exponential", "covariates": []},
+                   post, {"cuts": np.array([6.0, 12.0])}), post
+
+
+def test_pem_posterior_draws_are_read_jointly(pem_file):
+    path, post = pem_file
+    prior = posterior_design_prior(path)
+    assert prior.baseline == "pem" and prior.cuts.tolist() == [6.0, 12.0]
+    np.testing.assert_array_equal(prior.draws["log_hr"], post["log_hr"].reshape(-1))
+    rng = np.random.default_rng(2)
+    truths = prior.sample(50, rng)
+    rows = np.random.default_rng(2).integers(0, 1000, 50)  # same stream: rows drawn first
+    np.testing.assert_array_equal(truths.log_hr[:, 0], post["log_hr"].reshape(-1)[rows])
+    np.testing.assert_array_equal(truths.lam, post["lambda"].reshape(-1, 3)[rows])
+
+
+def test_weibull_and_time_varying_posteriors(tmp_path):
+    rng = np.random.default_rng(3)
+    w = _netcdf(tmp_path / "w.nc", {"name": "weibull", "covariates": []},
+                {"log_hr": rng.normal(size=(1, 10)), "k": rng.gamma(5, 0.2, (1, 10)),
+                 "lam": rng.gamma(5, 0.01, (1, 10))})
+    prior = posterior_design_prior(w)
+    assert prior.baseline == "weibull" and prior.sample(3, rng).k.shape == (3,)
+    tv = _netcdf(tmp_path / "tv.nc", {"name": "piecewise_exponential", "covariates": []},
+                 {"log_hr": rng.normal(size=(1, 10)),
+                  "log_hr_interval": rng.normal(size=(1, 10, 2)),
+                  "lambda": rng.gamma(5, 0.01, (1, 10, 2))}, {"cuts": np.array([6.0])})
+    truths = posterior_design_prior(tv).sample(4, rng)
+    assert truths.log_hr.shape == (4, 2) and truths.hr_cuts.tolist() == [6.0]
+
+
+def test_power_prior_inflates_the_variance_by_one_over_a0(pem_file):
+    path, _ = pem_file
+    prior = posterior_design_prior(path)
+    rows, plain = prior.log_hr_draws(20000, np.random.default_rng(4))
+    rows2, half = prior.discounted(a0=0.25).log_hr_draws(20000, np.random.default_rng(4))
+    np.testing.assert_array_equal(rows, rows2)
+    centre = prior.draws["log_hr"].mean()
+    np.testing.assert_allclose(half - centre, (plain - centre) * 2.0, rtol=1e-12)
+
+
+def test_robust_mixture_replaces_the_expected_fraction(pem_file):
+    path, _ = pem_file
+    prior = posterior_design_prior(path).discounted(vague_weight=0.3, vague_mean=1.0,
+                                                    vague_sd=1e-6)
+    _, log_hr = prior.log_hr_draws(20000, np.random.default_rng(5))
+    share = np.mean(np.abs(log_hr[:, 0] - 1.0) < 1e-4)
+    assert abs(share - 0.3) < 4 * np.sqrt(0.3 * 0.7 / 20000)
+
+
+def test_explicit_prior():
+    prior = explicit_prior(log_hr_mu=-0.4, log_hr_sigma=0.2, hazards=(0.05, 0.02), cuts=(6.0,),
+                           hr_cuts=(3.0,))
+    truths = prior.sample(40000, np.random.default_rng(6))
+    assert truths.log_hr.shape == (40000, 2)
+    assert abs(truths.log_hr[:, 0].mean() + 0.4) < 4 * 0.2 / np.sqrt(40000)
+    assert abs(truths.log_hr[:, 0].std() - 0.2) < 0.005
+    np.testing.assert_array_equal(truths.lam[0], [0.05, 0.02])
+    w = explicit_prior(log_hr_mu=0.0, log_hr_sigma=0.1, baseline="weibull", k=1.5, lam=0.01)
+    assert w.sample(2, np.random.default_rng(1)).k.tolist() == [1.5, 1.5]
+
+
+def test_bad_inputs_are_refused(tmp_path):
+    with pytest.raises(BridgeBayesError, match=r"not found.*bridgebayes run"):
+        posterior_design_prior(tmp_path / "missing.nc")
+    cov = _netcdf(tmp_path / "cov.nc", {"name": "weibull", "covariates": ["age"]},
+                  {"log_hr": np.zeros((1, 3))})
+    with pytest.raises(BridgeBayesError, match="covariates"):
+        posterior_design_prior(cov)
+    with pytest.raises(BridgeBayesError, match="hazards"):
+        explicit_prior(log_hr_mu=0.0, log_hr_sigma=1.0, hazards=(0.1,), cuts=(6.0,))
+    with pytest.raises(BridgeBayesError, match="log_hr_sigma"):
+        explicit_prior(log_hr_mu=0.0, log_hr_sigma=0.0, hazards=(0.1,))
+    with pytest.raises(BridgeBayesError, match="a0"):
+        DesignPrior("pem", {"log_hr": np.zeros(1)}, a0=1.5)

@@ -1,0 +1,249 @@
+"""Simulation-based calibration: fixed-scale priors, simulator, ranks, smoke SBC, negative controls.
+
+The smoke SBC (100 simulations per model, small scenario, exact oracle) must pass the same
+χ² test as the release run; the negative controls show that this test detects a posterior
+that is shifted by one posterior SD or too narrow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import gamma, kstest, norm
+
+from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.data.endpoints import EndpointData
+from bridgebayes.models.exact import pem_posterior, weibull_posterior
+from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
+from bridgebayes.sbc.loop import rank_counts, rank_of, run_sbc
+from bridgebayes.sbc.models import (
+    FixedScalePEM,
+    FixedScaleWeibull,
+    Scenario,
+    get_model,
+    get_scenario,
+)
+from bridgebayes.sbc.report import ecdf_band, ecdf_inside_band, ecdf_values, rank_figure
+
+SEED = 20261124
+
+
+@pytest.fixture(scope="module")
+def data(simulate):
+    return simulate(3, 20, shape=1.3, scale=15.0, time_ratio=1.5, censor=(5.0, 30.0))
+
+
+def test_fixed_scale_oracles_equal_the_engine_oracles_at_the_data_scale(data):
+    e, d = data.event.sum(), data.time.sum()
+    for ours, theirs in (
+            (pem_posterior(data, cuts=[6.0, 12.0], crude_rate=e / d, log_hr_mu=0.1,
+                           log_hr_sigma=0.7),
+             pem_posterior(data, cuts=[6.0, 12.0], log_hr_mu=0.1, log_hr_sigma=0.7)),
+            (weibull_posterior(data, mean_time=data.time.mean(), log_hr_mu=0.1,
+                               log_hr_sigma=0.7),
+             weibull_posterior(data, log_hr_mu=0.1, log_hr_sigma=0.7))):
+        np.testing.assert_allclose(ours.log_hr, theirs.log_hr, rtol=1e-12)
+        np.testing.assert_allclose(ours.density, theirs.density, rtol=1e-9, atol=1e-12)
+        assert ours.log_evidence == pytest.approx(theirs.log_evidence, rel=1e-10)
+        a, b = ours.draws(50, rng=1), theirs.draws(50, rng=1)
+        for name in a:
+            np.testing.assert_allclose(a[name], b[name], rtol=1e-9)
+
+
+def test_fixed_scale_changes_the_posterior(data):
+    e, d = data.event.sum(), data.time.sum()
+    a = pem_posterior(data, cuts=[6.0], crude_rate=e / d, log_hr_mu=0, log_hr_sigma=1)
+    b = pem_posterior(data, cuts=[6.0], crude_rate=10 * e / d, log_hr_mu=0, log_hr_sigma=1)
+    assert abs(a.log_evidence - b.log_evidence) > 1e-3
+
+
+def test_pymc_pem_uses_the_fixed_prior(data):
+    family = FixedScalePEM(cuts=(6.0, 12.0), crude_rate=0.05, a0=0.1, log_hr_sigma=0.8)
+    model = family.build_model(data)
+    assert float(model["crude_rate"].get_value()) == 0.05
+    point = {"log_hr": -0.3, "lambda_log__": np.log([0.02, 0.05, 0.1])}
+    logp = model.compile_logp(jacobian=False)(point)
+    lam = np.exp(point["lambda_log__"])
+    events, exposure = (PiecewiseExponentialPH(cuts=(6.0, 12.0)).data_arrays(data)[k]
+                        for k in ("events", "exposure"))
+    eta = np.array([0.0, -0.3])
+    loglik = np.sum(events * (np.log(lam)[:, None] + eta) - lam[:, None] * np.exp(eta) * exposure)
+    expected = (norm.logpdf(-0.3, 0, 0.8) + gamma.logpdf(lam, 0.1, scale=0.05 / 0.1).sum()
+                + loglik)
+    assert logp == pytest.approx(expected, rel=1e-10)
+
+
+def test_pymc_weibull_uses_the_fixed_prior(data):
+    family = FixedScaleWeibull(mean_time=24.0, log_hr_sigma=0.8)
+    model = family.build_model(data)
+    assert float(model["mean_time"].get_value()) == 24.0
+    log_k, cum, beta = 0.2, 0.7, -0.3
+    point = {"log_hr": beta, "log_k": log_k, "cumhaz_mean_time_log__": np.log(cum)}
+    logp = model.compile_logp(jacobian=False)(point)
+    k = np.exp(log_k)
+    draws = {"log_hr": np.array([beta]), "k": np.array([k]),
+             "lam": np.array([cum * 24.0 ** -k])}
+    loglik = WeibullPH().log_likelihood(draws, data).sum()
+    # lam | k ~ Gamma(a0, a0 · 24^k), i.e. lam · 24^k ~ Gamma(a0, a0)
+    expected = (norm.logpdf(beta, 0, 0.8) + norm.logpdf(log_k) + gamma.logpdf(cum, 0.1,
+                                                                              scale=10.0)
+                + loglik)
+    assert logp == pytest.approx(expected, rel=1e-10)
+
+
+def test_fixed_scale_pem_accepts_data_without_events(data):
+    quiet = EndpointData("x", data.time, np.zeros_like(data.event), data.arm, data.arms,
+                         data.ids)
+    arrays = FixedScalePEM(cuts=(6.0,), crude_rate=0.1).data_arrays(quiet)
+    assert arrays["events"].sum() == 0 and arrays["crude_rate"] == 0.1
+    with pytest.raises(BridgeBayesError, match="Gamma baseline"):
+        FixedScalePEM(cuts=None, crude_rate=0.1)
+
+
+@pytest.mark.parametrize("name", ["pem", "weibull"])
+def test_simulated_event_times_follow_the_model(name):
+    model = get_model(name)
+    uncensored = Scenario("none", 2000, accrual=0.0, analysis=1e300, cuts=(6.0, 12.0))
+    truth = ({"log_hr": np.array([-0.5]), "lambda": np.array([[0.05, 0.1, 0.02]]),
+              "cuts": np.array([6.0, 12.0])} if name == "pem" else
+             {"log_hr": np.array([-0.5]), "k": np.array([1.4]), "lam": np.array([0.01]),
+              "log_lam": np.log([0.01])})
+    sim = model.simulate(truth, uncensored, np.random.default_rng(SEED))
+    assert sim.event.all()
+    family = model.family(uncensored)
+    for arm in (0, 1):
+        t = sim.time[sim.arm == arm]
+        cdf = lambda x, a=arm: 1 - family.survival(truth, np.atleast_1d(x), a)[0]  # noqa: E731
+        assert kstest(t, cdf).pvalue > 0.01
+
+
+def test_censoring_is_uniform_between_the_cuts():
+    scenario = get_scenario("large")
+    c = scenario.censoring(np.random.default_rng(SEED))
+    assert c.size == 120 and c.min() >= 24.0 and c.max() <= 48.0
+
+
+def test_prior_draws_follow_the_fixed_prior():
+    model, scenario, rng = get_model("weibull"), get_scenario("small"), np.random.default_rng(1)
+    draws = [model.draw_prior(scenario, rng) for _ in range(2000)]
+    k = np.array([d["k"][0] for d in draws])
+    cum = np.array([np.exp(d["log_lam"][0]) * 24.0 ** d["k"][0] for d in draws])
+    assert kstest(np.log(k), "norm").pvalue > 0.01
+    assert kstest(cum, gamma(0.1, scale=10.0).cdf).pvalue > 0.01
+    pem = [get_model("pem").draw_prior(scenario, rng)["lambda"][0] for _ in range(1000)]
+    assert kstest(np.ravel(pem), gamma(0.1, scale=(1 / 24) / 0.1).cdf).pvalue > 0.01
+
+
+def test_ranks_and_bins():
+    rng = np.random.default_rng(0)
+    assert rank_of(2.0, np.array([1.0, 3.0]), rng) == 1
+    assert {rank_of(1.0, np.ones(3), rng) for _ in range(200)} == {0, 1, 2, 3}
+    assert rank_counts(np.array([0, 9, 10, 199]), 199).tolist()[:2] == [2, 1]
+    with pytest.raises(BridgeBayesError, match="n_draws"):
+        rank_counts(np.array([0]), 100)
+    with pytest.raises(BridgeBayesError, match="method"):
+        run_sbc("pem", "small", n_sims=1, seed=1, method="vi")
+    with pytest.raises(BridgeBayesError, match="scenario"):
+        run_sbc("pem", "tiny", n_sims=1, seed=1)
+
+
+def test_ecdf_band_contains_uniform_and_excludes_degenerate_ranks():
+    z, lower, upper = ecdf_band(100)
+    assert np.all(lower <= z) and np.all(upper >= z)
+    assert ecdf_inside_band(np.arange(100) * 2, 199)
+    assert not ecdf_inside_band(np.zeros(100, int), 199)
+    assert ecdf_values(np.arange(200), 199)[-1] == 1.0
+
+
+@pytest.fixture(scope="module")
+def smoke():
+    return {name: run_sbc(name, "small", n_sims=100, seed=SEED) for name in ("pem", "weibull")}
+
+
+@pytest.mark.parametrize("name", ["pem", "weibull"])
+def test_smoke_sbc_exact_path_is_calibrated(smoke, name):
+    result = smoke[name]
+    summary = result.summary()
+    assert result.n_sims == 100
+    assert list(summary["quantity"]) == list(get_model(name).quantities(get_scenario("small")))
+    assert (summary["p_value"] > 0.005).all(), summary
+    assert result.prob_check()["p_value"] > 0.005
+    assert result.passed()
+    assert summary["coverage95"].between(0.85, 1.0).all()
+    assert len(rank_figure(result).axes) == len(summary) + 1
+
+
+def _shifted(draws, rng):
+    return draws | {"log_hr": draws["log_hr"] + draws["log_hr"].std()}
+
+
+def _narrow(draws, rng):
+    beta = draws["log_hr"]
+    return draws | {"log_hr": beta.mean() + 0.5 * (beta - beta.mean())}
+
+
+@pytest.mark.parametrize("wrong", [_shifted, _narrow], ids=["shifted-1-sd", "half-width"])
+def test_negative_control_wrong_posterior_is_detected(wrong):
+    result = run_sbc("pem", "small", n_sims=100, seed=SEED, transform_draws=wrong)
+    summary = result.summary().set_index("quantity")
+    assert summary.loc["log_hr", "p_value"] < 0.005
+    assert not result.passed()
+
+
+def test_chunks_are_resumable_and_settings_checked(tmp_path):
+    first = run_sbc("weibull", "small", n_sims=60, seed=5, out=tmp_path)
+    folder = tmp_path / "weibull-small-exact"
+    chunks = sorted(folder.glob("sims-*.csv"))
+    assert [c.name for c in chunks] == ["sims-000000-000050.csv", "sims-000050-000060.csv"]
+    chunks[1].unlink()
+    again = run_sbc("weibull", "small", n_sims=60, seed=5, out=tmp_path)
+    pd.testing.assert_frame_equal(first.ranks, again.ranks)
+    alone = run_sbc("weibull", "small", n_sims=60, seed=5)  # no chunk files: same numbers
+    pd.testing.assert_frame_equal(first.ranks, alone.ranks)
+    with pytest.raises(BridgeBayesError, match="other settings"):
+        run_sbc("weibull", "small", n_sims=60, seed=6, out=tmp_path)
+
+
+def test_nuts_pipeline_ranks_the_same_simulated_trials(smoke):
+    from bridgebayes.inference.fit import SamplerSettings
+
+    nuts = SamplerSettings(chains=2, draws=500, tune=500)
+    for name in ("pem", "weibull"):
+        result = run_sbc(name, "small", n_sims=1, seed=SEED, method="nuts", nuts=nuts)
+        exact = smoke[name]
+        assert result.n_draws == 99
+        assert result.ranks["rank"].between(0, 99).all()
+        assert list(result.ranks["quantity"]) == list(exact.ranks.query("sim == 0")["quantity"])
+        for col in ("events_reference", "events_treatment"):
+            assert result.sims[col].iloc[0] == exact.sims[col].iloc[0]
+        assert result.sims["ess_bulk_min"].iloc[0] > 50
+        assert result.sims["gate_passed"].iloc[0] in (0.0, 1.0)
+        # NUTS and exact P(HR < 1) of the same trial agree to Monte Carlo error
+        assert abs(result.sims["prob_hr_below_1"].iloc[0]
+                   - exact.sims["prob_hr_below_1"].iloc[0]) < 0.1
+
+
+def test_sbc_command_writes_results_figures_and_report(tmp_path):
+    from bridgebayes.sbc.command import sbc_command
+
+    lines = []
+    code = sbc_command(models=("pem",), scenarios=("small",), n_sims=20, seed=SEED,
+                       out=tmp_path / "sbc", report=tmp_path / "docs" / "validation.md",
+                       echo=lines.append)
+    assert code == 0 and "pass" in lines[0]
+    report = (tmp_path / "docs" / "validation.md").read_text()
+    assert "![SBC ranks pem small exact](figures/sbc-pem-small-exact.png)" in report
+    assert (tmp_path / "docs" / "figures" / "sbc-pem-small-exact.png").stat().st_size > 0
+    results = pd.read_csv(tmp_path / "sbc" / "results.csv")
+    assert set(results["quantity"]) >= {"log_hr", "loglik", "P(HR<1) data-averaged"}
+    with pytest.raises(BridgeBayesError, match="model"):
+        sbc_command(models=("cox",), out=tmp_path / "x")
+
+
+def test_cli_offers_every_calibrated_model():
+    from bridgebayes.cli.commands import SBC_MODELS
+    from bridgebayes.sbc.command import ALL_MODELS
+    from bridgebayes.sbc.models import all_models
+
+    assert SBC_MODELS == ALL_MODELS == tuple(all_models())

@@ -6,9 +6,10 @@ Every figure is a median of 3 repeats with a baseline measured in the same run:
 * exact path: the vectorised PEM posterior (``plan.exact_batch``) on ``--trials`` simulated
   trials vs ``bridgebayes.models.exact.pem_posterior`` called trial by trial;
 * simulation + analysis of one chunk (the work of a Dask task), trials per second;
-* NUTS path: ``plan.nuts_path.NutsAnalyser`` (model compiled once, data swapped; nutpie and
-  PyMC backends) vs building and sampling a fresh PyMC model per trial (``pm.sample``),
-  Weibull PH, 2 chains x (500 tune + 500 draws);
+* NUTS path: ``plan.nuts_path.NutsAnalyser`` through the one NUTS driver
+  (``bridgebayes.inference.driver.sample``; nutpie backend: model compiled once, data swapped;
+  pymc backend: ``pm.sample`` per trial) vs building and sampling a fresh PyMC model per trial
+  (``pm.sample``), Weibull PH, 2 chains x (500 tune + 500 draws);
 * Dask: the same job on an already running local cluster of 1 and of 2 worker processes
   (cluster start-up reported separately), speed-up = time(1) / time(2).
 """
@@ -27,6 +28,7 @@ import numpy as np
 
 from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.models.exact import pem_posterior
+from bridgebayes.models.families import PiecewiseExponentialPH
 from bridgebayes.plan.analyse import AnalysisPlan, analysis_prior
 from bridgebayes.plan.dask_runner import run_job
 from bridgebayes.plan.design_prior import explicit_prior
@@ -37,7 +39,9 @@ from bridgebayes.plan.simulate import TrialDesign, simulate_trials
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "Trial planning: exact path, NUTS path, Dask workers"
 CUTS = (6.0, 12.0, 24.0)
-PRIOR = explicit_prior(log_hr_mu=-0.3, log_hr_sigma=0.3, hazards=(0.05, 0.03), cuts=(12.0,))
+PRIOR = explicit_prior(log_hr_mu=-0.3, log_hr_sigma=0.3,
+                       family=PiecewiseExponentialPH(cuts=(12.0,)),
+                       baseline={"lambda": [0.05, 0.03]})
 DESIGN = TrialDesign(n_total=150, accrual_rate=4.0, min_followup=24.0, dropout_hazard=0.005)
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -99,7 +103,8 @@ def nuts_path(n_trials: int = 3) -> list[str]:
             first = time.perf_counter() - start
             reuse = median_time(lambda n=nuts: [n.log_hr_draws(_endpoint(trials, i), seed=i)
                                                  for i in range(n_trials)]) / n_trials
-            rows.append(f"| NUTS path ({backend}, compiled once; first trial incl. compile "
+            how = "compiled once" if backend == "nutpie" else "`pm.sample` per trial"
+            rows.append(f"| NUTS path ({backend}, {how}; first trial incl. compile "
                         f"{first:.1f} s), Weibull PH, 2 chains x (500 + 500) | "
                         f"{1 / reuse:.2f} trials/s ({reuse:.2f} s/trial) | fresh `pm.sample` "
                         f"model per trial: {1 / base:.2f} trials/s ({base:.2f} s/trial) | "

@@ -38,7 +38,7 @@ import pytensor.tensor as pt
 
 from bridgebayes.data.cohort import load_cohort
 from bridgebayes.inference import driver as samplers
-from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
+from bridgebayes.models.families import get_family
 from bridgebayes.models.priors import log_hr_prior
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +66,7 @@ model {
 def family(name: str, prior: str):
     p = log_hr_prior(prior).prior.kwargs
     options = {"log_hr_mu": p["mu"], "log_hr_sigma": p["sigma"]}
-    return WeibullPH(**options) if name == "weibull" else PiecewiseExponentialPH(**options)
+    return get_family(name)(**options)  # a canonical registry name
 
 
 def ess_bulk(idata) -> float:

@@ -1,4 +1,10 @@
-"""NUTS backends and the compile-once cache: nutpie (default) or PyMC's own sampler.
+"""The one NUTS driver: backends, the compile-once cache, the diagnostics gate and its retry.
+
+Every posterior the package samples goes through :func:`run_nuts` (two-arm fits, each cause of
+a competing-risks model, each transition of the illness–death model, planning's NUTS path and
+simulation-based calibration); prior predictive draws through :func:`sample_prior`.
+
+nutpie (default) or PyMC's own sampler.
 
 nutpie compiles a family's model once per *structure* and samples it in Rust; a refit of
 another endpoint, named prior or simulated trial with the same structure only swaps the data
@@ -16,6 +22,7 @@ Both backends return the same InferenceData layout: ``posterior`` (model variabl
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -28,10 +35,12 @@ import xarray as xr
 
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.endpoints import EndpointData
+from bridgebayes.inference.diagnostics import Gate, check
 from bridgebayes.models.families import SurvivalFamily
 
-__all__ = ["BACKENDS", "CACHE_SIZE", "CacheStats", "cache_stats", "check_backend",
-           "clear_cache", "sample", "structure_key"]
+__all__ = ["BACKENDS", "CACHE_SIZE", "CacheStats", "NutsResult", "SamplerSettings",
+           "cache_stats", "check_backend", "clear_cache", "diagnose", "run_nuts", "sample",
+           "sample_prior", "structure_key"]
 
 #: Sampler backends; the first is the default.
 BACKENDS = ("nutpie", "pymc")
@@ -60,6 +69,42 @@ class _Compiled:
 
 _CACHE: OrderedDict[Hashable, _Compiled] = OrderedDict()
 _STATS = CacheStats()
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """NUTS settings, and those of the one automatic retry.
+
+    ``backend``: ``"nutpie"`` (default, chosen by benchmark: compiled once per model
+    structure and reused for refits) or ``"pymc"`` (``pm.sample``, compiled on every fit).
+    ``retry``: refit once with ``retry_tune`` and ``retry_target_accept`` when the gate
+    fails (``False`` for quick looks; the gate is still reported).  A bad backend name
+    raises :class:`BridgeBayesError`.
+    """
+
+    chains: int = 4
+    draws: int = 1000
+    tune: int = 1000
+    target_accept: float = 0.9
+    retry_tune: int = 3000
+    retry_target_accept: float = 0.99
+    cores: int = 1
+    backend: str = "nutpie"
+    retry: bool = True
+
+    def __post_init__(self) -> None:
+        check_backend(self.backend)
+
+
+@dataclass(frozen=True)
+class NutsResult:
+    """What :func:`run_nuts` returns: the draws, the gate of the final attempt, whether the
+    retry was needed, and the seed of the final attempt."""
+
+    idata: az.InferenceData
+    gate: Gate
+    retried: bool
+    seed: int
 
 
 def check_backend(backend: object) -> str:
@@ -211,3 +256,46 @@ def _nutpie_version() -> str:
     import nutpie
 
     return str(nutpie.__version__)
+
+
+def diagnose(idata: az.InferenceData) -> Gate:
+    """The diagnostics gate on the parameters and decision-relevant deterministics
+    (per-unit quantities such as likelihood terms are not gated)."""
+    names = [name for name, var in idata.posterior.data_vars.items() if "unit" not in var.dims]
+    return check(idata, var_names=names)
+
+
+def run_nuts(data: EndpointData, family: SurvivalFamily, settings: SamplerSettings, *,
+             seed: int) -> NutsResult:
+    """Sample ``family`` on ``data``, gate the draws, and retry once if the gate fails.
+
+    The retry uses ``seed + 1``, ``settings.retry_tune`` and
+    ``settings.retry_target_accept``; a fit that still fails is returned with its failed
+    gate (never silently used: callers report it).
+
+    Examples
+    --------
+    >>> result = run_nuts(data, WeibullPH(), SamplerSettings(), seed=1)  # doctest: +SKIP
+    >>> result.gate.passed  # doctest: +SKIP
+    True
+    """
+    def attempt(seed: int, tune: int, target_accept: float) -> az.InferenceData:
+        return sample(data, family, backend=settings.backend, seed=seed, draws=settings.draws,
+                      tune=tune, chains=settings.chains, cores=settings.cores,
+                      target_accept=target_accept)
+
+    idata = attempt(seed, settings.tune, settings.target_accept)
+    gate = diagnose(idata)
+    if gate.passed or not settings.retry:
+        return NutsResult(idata, gate, False, seed)
+    idata = attempt(seed + 1, settings.retry_tune, settings.retry_target_accept)
+    return NutsResult(idata, diagnose(idata), True, seed + 1)
+
+
+def sample_prior(model: pm.Model, *, draws: int, seed: int | np.random.Generator
+                 ) -> az.InferenceData:
+    """Prior (and prior predictive) draws of a PyMC model; the likelihood potential is
+    ignored, as it should be (PyMC's warning about it is silenced)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The effect of Potentials")
+        return pm.sample_prior_predictive(draws=draws, model=model, random_seed=seed)

@@ -22,10 +22,11 @@ import pandas as pd
 
 from bridgebayes.core import provenance
 from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.core.io import atomic_write_with
 from bridgebayes.data.endpoints import EndpointData
-from bridgebayes.inference import driver as samplers
-from bridgebayes.inference.diagnostics import Gate, check
-from bridgebayes.inference.driver import BACKENDS, check_backend
+from bridgebayes.inference import persist
+from bridgebayes.inference.diagnostics import Gate
+from bridgebayes.inference.driver import SamplerSettings, diagnose, run_nuts
 from bridgebayes.inference.inputs import resolve_data, resolve_family
 from bridgebayes.models.families import SurvivalFamily, posterior_draws
 from bridgebayes.summaries.decide import Decision, decide
@@ -50,28 +51,6 @@ LOG_LIKELIHOOD_AUTO_MAX = 10_000
 
 class FitWarning(UserWarning):
     """A fit is valid but its answer rests mostly on the prior (small-sample guardrail)."""
-
-
-@dataclass(frozen=True)
-class SamplerSettings:
-    """NUTS settings, and those of the one automatic retry.
-
-    ``backend``: ``"nutpie"`` (default, chosen by benchmark: compiled once per model
-    structure and reused for refits, see :mod:`bridgebayes.inference.driver`) or ``"pymc"``
-    (``pm.sample``, compiled on every fit).  A bad name raises :class:`BridgeBayesError`.
-    """
-
-    chains: int = 4
-    draws: int = 1000
-    tune: int = 1000
-    target_accept: float = 0.9
-    retry_tune: int = 3000
-    retry_target_accept: float = 0.99
-    cores: int = 1
-    backend: str = BACKENDS[0]
-
-    def __post_init__(self) -> None:
-        check_backend(self.backend)
 
 
 @dataclass(frozen=True)
@@ -107,14 +86,16 @@ class Fit:
         return posterior_draws(self.idata)
 
     def decide(self, **options) -> Decision:
-        """Decision quantities (see :func:`bridgebayes.summaries.decide.decide`) for this fit."""
+        """Decision quantities (see :func:`bridgebayes.summaries.decide.decide`) for this fit,
+        with the family's own quantities (e.g. the Weibull AFT factor) and the MCSE of every
+        row from the chains."""
         draws = self.draws()
         options.setdefault("endpoint", self.data.name.upper())
-        if "aft_factor" in draws:  # Weibull: time ratio, equal to the ratio of medians
-            options.setdefault("extra", {"AFT factor (ratio of medians)": draws["aft_factor"]})
-        if "log_hr_interval" in draws:  # time-varying PEM: one HR per interval
-            options.setdefault("interval_log_hr", draws["log_hr_interval"])
-            options.setdefault("interval_cuts", draws["cuts"])
+        options.setdefault("chains", int(self.idata.posterior.sizes["chain"]))
+        options.setdefault("followup", float(np.max(self.data.time)))
+        options.setdefault("time_unit", self.data.time_unit)
+        for key, value in self.family.decision_options(draws).items():
+            options.setdefault(key, value)
         return decide(draws["log_hr"], arms=self.data.arms,
                       survival=lambda t, arm: self.family.survival(draws, t, arm), **options)
 
@@ -123,20 +104,30 @@ class Fit:
         names = [n for n, v in self.idata.posterior.data_vars.items() if "unit" not in v.dims]
         return az.summary(self.idata, var_names=names)
 
-    def plot_survival(self, **options) -> Figure:
+    def plot_survival(self, *, title: str | None = None, horizon: float | None = None
+                      ) -> Figure:
         """Kaplan–Meier per arm with the posterior survival median and band and the
-        number-at-risk table (:func:`bridgebayes.plots.figures.km_posterior_figure`)."""
-        from bridgebayes.plots.figures import km_posterior_figure
+        number-at-risk table (:func:`bridgebayes.plots.km_posterior_figure`)."""
+        from bridgebayes.plots import km_posterior_figure
+        from bridgebayes.reference.curves import at_risk_table, km_curves
 
-        return km_posterior_figure(self.data, self.decide().curves, **options)
+        curves = self.decide().curves
+        end = float(horizon if horizon is not None else curves["time"].max())
+        return km_posterior_figure(km_curves(self.data), at_risk_table(self.data, end), curves,
+                                   arms=self.data.arms, endpoint=self.data.name.upper(),
+                                   time_unit=self.data.time_unit, title=title, horizon=end)
 
     def plot_hr(self, thresholds: tuple[float, ...] = (1.0, 0.8)) -> Figure:
         """Posterior HR density with P(HR < c) shaded
-        (:func:`bridgebayes.plots.figures.hr_density_figure`)."""
-        from bridgebayes.plots.figures import hr_density_figure
+        (:func:`bridgebayes.plots.hr_density_figure`)."""
+        from bridgebayes.plots import hr_density_figure
+        from bridgebayes.summaries.densities import hr_density
 
-        return hr_density_figure(self.draws()["log_hr"], arms=self.data.arms,
-                                 endpoint=self.data.name.upper(), thresholds=thresholds)
+        log_hr = np.asarray(self.draws()["log_hr"], float)
+        return hr_density_figure(hr_density(log_hr),
+                                 {c: float(np.mean(log_hr < np.log(c))) for c in thresholds},
+                                 median=float(np.exp(np.median(log_hr))), arms=self.data.arms,
+                                 endpoint=self.data.name.upper())
 
     def add_log_likelihood(self) -> Fit:
         """Add the per-patient log-likelihood group (``obs``) if the fit has none; ``self``.
@@ -152,23 +143,56 @@ class Fit:
         """PSIS-LOO (ArviZ) from the per-patient log-likelihood, with Pareto k per patient."""
         return az.loo(self.add_log_likelihood().idata, pointwise=True)
 
-    def to_netcdf(self, path: str | os.PathLike[str], *, spec_sha256: str | None = None) -> Path:
-        """Write the InferenceData atomically; ``spec_sha256`` is stored in its attributes."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if spec_sha256 is not None:
-            self.idata.attrs["spec_sha256"] = spec_sha256
-        tmp = path.with_name(f".{path.name}.tmp")
-        self.idata.to_netcdf(str(tmp))
-        os.replace(tmp, path)
-        return path
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the fit (draws, data, family, gate, provenance) to a NetCDF, atomically;
+        :meth:`load` rebuilds it."""
+        return atomic_write_with(path, lambda tmp: self.idata.to_netcdf(str(tmp)))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, key: str | None = None) -> Fit:
+        """Rebuild a fit from the NetCDF :meth:`save` wrote.
+
+        Parameters
+        ----------
+        path
+            The file.
+        key
+            If given, the fit key the file must carry (``idata.attrs["fit_key"]``); another
+            key raises :class:`~bridgebayes.core.errors.BridgeBayesError`.
+
+        Examples
+        --------
+        >>> again = Fit.load("reports/cao2025/posteriors/os__weibull__neutral.nc")  # doctest: +SKIP
+        >>> again.decide().summary()  # doctest: +SKIP
+        """
+        idata = read_posterior(path)
+        if key is not None and idata.attrs.get("fit_key") != key:
+            raise BridgeBayesError(f"{path}: a fit with key {idata.attrs.get('fit_key')!r}, "
+                                   f"expected {key!r}")
+        try:
+            return cls(idata=idata, family=persist.family_from(idata),
+                       data=persist.data_from(idata), gate=persist.gate_from(idata),
+                       retried=bool(idata.attrs["retried"]),
+                       notes=tuple(json.loads(idata.attrs.get("notes", "[]"))))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise BridgeBayesError(f"{path}: not a posterior written by Fit.save ({exc})"
+                                   ) from None
 
 
-def _sample(data: EndpointData, family: SurvivalFamily, settings: SamplerSettings, seed: int,
-            *, tune: int, target_accept: float) -> az.InferenceData:
-    return samplers.sample(data, family, backend=settings.backend, seed=seed,
-                           draws=settings.draws, tune=tune, chains=settings.chains,
-                           cores=settings.cores, target_accept=target_accept)
+def read_posterior(path: str | os.PathLike[str]) -> az.InferenceData:
+    """An InferenceData from a NetCDF, loaded into memory (the file is closed), or a
+    :class:`~bridgebayes.core.errors.BridgeBayesError` for a missing, truncated or foreign
+    file."""
+    path = Path(path)
+    if not path.is_file():
+        raise BridgeBayesError(f"{path}: posterior file not found")
+    try:
+        idata = az.from_netcdf(str(path))
+        for group in idata.groups():
+            idata[group] = idata[group].load()
+        return idata
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        raise BridgeBayesError(f"{path}: not a readable posterior file ({exc})") from None
 
 
 def fit(data: EndpointData | Cohort | pd.DataFrame, family: SurvivalFamily | str = "weibull",
@@ -225,29 +249,20 @@ def fit(data: EndpointData | Cohort | pd.DataFrame, family: SurvivalFamily | str
     elif not isinstance(log_likelihood, bool | np.bool_):
         raise BridgeBayesError(f"log_likelihood: expected True, False or None, got "
                                f"{log_likelihood!r}")
-    idata = _sample(data, family, sampler, seed, tune=sampler.tune,
-                    target_accept=sampler.target_accept)
-    gate = diagnose(idata)
-    retried = False
-    if not gate.passed:
-        retried = True
-        idata = _sample(data, family, sampler, seed + 1, tune=sampler.retry_tune,
-                        target_accept=sampler.retry_target_accept)
-        gate = diagnose(idata)
+    result = run_nuts(data, family, sampler, seed=seed)
+    idata, gate, retried = result.idata, result.gate, result.retried
     if bool(log_likelihood):
         _add_log_likelihood(idata, family, data)
     notes = guardrails(data, idata, prior_sigma=family.log_hr_sigma)
     for note in notes:
         warnings.warn(note, FitWarning, stacklevel=2)
+    idata.add_groups(observed_data=persist.observed_group(data))
     idata.attrs.update({
         "notes": json.dumps(list(notes)),
         "seed": seed, "retried": int(retried), "gate_passed": int(gate.passed),
-        "sampler": json.dumps(dataclasses.asdict(sampler)),
-        "family": json.dumps({"name": family.name, **{
-            k: (list(v) if isinstance(v, tuple) else v)
-            for k, v in dataclasses.asdict(family).items()}}),
-        "versions": json.dumps(provenance.versions()),
-        "endpoint": data.name, "arms": json.dumps(list(data.arms)),
+        "gate": persist.gate_attr(gate), "sampler": json.dumps(dataclasses.asdict(sampler)),
+        "family": persist.family_attr(family), "versions": json.dumps(provenance.versions()),
+        **persist.data_attrs(data),
     })
     return Fit(idata=idata, family=family, data=data, gate=gate, retried=retried, notes=notes)
 
@@ -288,10 +303,3 @@ def compare(fits: dict[str, Fit]) -> pd.DataFrame:
     """
     return az.compare({name: f.add_log_likelihood().idata for name, f in fits.items()},
                       ic="loo", method="stacking")
-
-
-def diagnose(idata: az.InferenceData) -> Gate:
-    """The diagnostics gate on the parameters and decision-relevant deterministics
-    (per-unit quantities such as likelihood terms are not gated)."""
-    names = [name for name, var in idata.posterior.data_vars.items() if "unit" not in var.dims]
-    return check(idata, var_names=names)

@@ -29,7 +29,6 @@ class ExactPosterior:
 
     Attributes
     ----------
-    family : {"pem", "weibull"}
     log_hr, density, slope, cdf, log_evidence
         ``log_hr`` grid, normalised marginal density, its derivative, CDF at the grid points;
         log marginal likelihood (densities per unit of the data's time).
@@ -37,15 +36,19 @@ class ExactPosterior:
         For reports: ``a0``, ``log_hr_prior`` ``(mu, sigma)``; PEM: ``cuts``, crude rate ``r``,
         ``events``/``exposure`` (interval, arm); Weibull: ``log_k_prior``, mean time ``m``,
         ``events`` per arm.  ``log_k``, ``joint``: Weibull grid, density (log_k, log_hr).
+    conditional
+        Draws of the baseline parameters given draws of ``log_hr`` (the model's conditional
+        posterior, exact): ``conditional(post, log_hr, rng) -> dict``.
     """
 
-    family: str
     log_hr: np.ndarray
     density: np.ndarray
     slope: np.ndarray
     cdf: np.ndarray
     log_evidence: float
     settings: dict[str, Any]
+    conditional: Callable[[ExactPosterior, np.ndarray, np.random.Generator],
+                          dict[str, np.ndarray]]
     log_k: np.ndarray | None = None
     joint: np.ndarray | None = None
     _logt: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
@@ -98,25 +101,14 @@ class ExactPosterior:
     def draws(self, n: int, *, rng: np.random.Generator | int | None) -> dict[str, np.ndarray]:
         """Exact joint draws, e.g. ``post.draws(4000, rng=1)["log_hr"]``.
 
-        ``log_hr``, ``hr`` by inverse CDF (linear within cells); PEM: ``lambda`` ``(n, J)``
-        from the conditional Gammas, and ``cuts``; Weibull: ``k`` from the grid given
-        ``log_hr``, then ``lam`` and ``log_lam`` from the conditional Gamma.
+        ``log_hr``, ``hr`` by inverse CDF (linear within cells); then the baseline from its
+        conditional posterior given ``log_hr`` (``conditional``: PEM ``lambda`` ``(n, J)``
+        from the conditional Gammas, and ``cuts``; Weibull ``k`` from the grid, then ``lam``
+        and ``log_lam`` from the conditional Gamma).
         """
-        rng, (a0, d) = np.random.default_rng(rng), (self.settings[k] for k in ("a0", "events"))
+        rng = np.random.default_rng(rng)
         beta = np.interp(rng.random(int(n)), self.cdf, self.log_hr)
-        out = {"log_hr": beta, "hr": np.exp(beta)}
-        if self.family == "pem":  # constant ``cuts`` too, as the families' functions expect
-            e, out["cuts"] = self.settings["exposure"], self.settings["cuts"]
-            if self.settings["r"] == 0:  # data-scaled prior without events: point mass at 0
-                return out | {"lambda": np.zeros((beta.size, d.shape[0]))}
-            rate = a0 / self.settings["r"] + e[:, 0] + np.exp(beta)[:, None] * e[:, 1]
-            return out | {"lambda": rng.gamma(a0 + d.sum(axis=1), 1.0 / rate)}
-        chunks = np.split(beta, range(4096, beta.size, 4096))
-        k = np.exp(np.concatenate([self._log_k_given(b, rng) for b in chunks]))
-        log_t = _log_total(a0, np.log(self.settings["m"]), k[:, None], beta[:, None], *self._logt)
-        with np.errstate(divide="ignore", over="ignore"):  # lam = inf beyond float range
-            log_lam = np.log(rng.gamma(a0 + d.sum(), size=beta.size)) - log_t[:, 0]
-            return out | {"k": k, "lam": np.exp(log_lam), "log_lam": log_lam}
+        return {"log_hr": beta, "hr": np.exp(beta)} | self.conditional(self, beta, rng)
 
     def _log_k_given(self, beta: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         (i, _, t), du, rows = self._cell(beta), np.diff(self.log_k), np.arange(beta.size)
@@ -127,6 +119,29 @@ class ExactPosterior:
         step = c[rows, j + 1] - c[rows, j]
         frac = np.clip((target - c[rows, j]) / np.where(step > 0, step, 1.0), 0.0, 1.0)
         return self.log_k[j] + frac * du[j]
+
+
+def _pem_conditional(post: ExactPosterior, beta: np.ndarray,
+                     rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """PEM hazards given ``log_hr``: independent conditional Gammas (and the cut points)."""
+    a0, d, e = (post.settings[k] for k in ("a0", "events", "exposure"))
+    out = {"cuts": post.settings["cuts"]}  # constant, as the families' functions expect
+    if post.settings["r"] == 0:  # data-scaled prior without events: point mass at 0
+        return out | {"lambda": np.zeros((beta.size, d.shape[0]))}
+    rate = a0 / post.settings["r"] + e[:, 0] + np.exp(beta)[:, None] * e[:, 1]
+    return out | {"lambda": rng.gamma(a0 + d.sum(axis=1), 1.0 / rate)}
+
+
+def _weibull_conditional(post: ExactPosterior, beta: np.ndarray,
+                         rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Weibull shape from the grid given ``log_hr``, then the scale's conditional Gamma."""
+    a0, d = post.settings["a0"], post.settings["events"]
+    chunks = np.split(beta, range(4096, beta.size, 4096))
+    k = np.exp(np.concatenate([post._log_k_given(b, rng) for b in chunks]))
+    log_t = _log_total(a0, np.log(post.settings["m"]), k[:, None], beta[:, None], *post._logt)
+    with np.errstate(divide="ignore", over="ignore"):  # lam = inf beyond float range
+        log_lam = np.log(rng.gamma(a0 + d.sum(), size=beta.size)) - log_t[:, 0]
+        return {"k": k, "lam": np.exp(log_lam), "log_lam": log_lam}
 
 
 def _number(name: str, value: Any, *, positive: bool = False) -> float:
@@ -257,7 +272,7 @@ def pem_posterior(data: EndpointData, *, cuts: Any, log_hr_mu: float, log_hr_sig
     (x,), g = _grid(logpdf, [(mu - 10 * sigma, mu + 10 * sigma)], n_min=3001, n_max=20001)
     slope = d1 - np.sum(w * expit(x[:, None] + log_e1 - log_c), axis=1)
     dg = -(x - mu) / sigma**2 + (slope if proper else 0.0)
-    return _finish([x], g, dg, family="pem", settings={
+    return _finish([x], g, dg, conditional=_pem_conditional, settings={
         "a0": a0, "log_hr_prior": (mu, sigma), "cuts": cuts, "r": float(r), "events": d,
         "exposure": e})
 
@@ -306,6 +321,6 @@ def weibull_posterior(data: EndpointData, *, log_hr_mu: float, log_hr_sigma: flo
     u, x = np.meshgrid(*axes, indexing="ij", sparse=True)
     log_share = x + _lse(np.exp(u), log_ts[1]) - _log_total(a0, np.log(m), np.exp(u), x, *log_ts)
     dg = -(x - mu) / sigma**2 + d1 - w * np.exp(log_share)
-    return _finish(axes, g, dg, family="weibull", _logt=log_ts, settings={
+    return _finish(axes, g, dg, conditional=_weibull_conditional, _logt=log_ts, settings={
         "a0": a0, "log_hr_prior": (mu, sigma), "log_k_prior": (kmu, ksig), "m": m,
         "events": np.array([total - d1, d1])})

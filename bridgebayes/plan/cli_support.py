@@ -53,8 +53,7 @@ def design_prior_of(spec: PlanSpec) -> DesignPrior:
         prior = posterior_design_prior(t["posterior"])
         return prior.discounted(**discount) if discount else prior
     prior = explicit_prior(log_hr_mu=t["log_hr_mu"], log_hr_sigma=t["log_hr_sigma"],
-                           baseline=t["baseline"], hazards=t.get("hazards", ()),
-                           cuts=t.get("cuts", ()), k=t.get("k"), lam=t.get("lam"),
+                           family=t["family"], baseline=t["baseline"],
                            hr_cuts=t.get("hr_cuts", ()))
     return prior.discounted(**discount) if discount else prior
 

@@ -22,11 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.models.families import SurvivalFamily, get_family
 from bridgebayes.plan.truths import Truths
 
 __all__ = ["DesignPrior", "explicit_prior", "posterior_design_prior"]
-
-_FAMILIES = {"piecewise_exponential": "pem", "weibull": "weibull"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,12 +34,13 @@ class DesignPrior:
 
     Attributes
     ----------
-    baseline : {"pem", "weibull"}
+    family : SurvivalFamily
+        The baseline's family (with its constants, e.g. PEM cut points, as options).
     draws : dict
-        ``log_hr`` ``(M,)`` or ``(M, K)``; PEM ``lambda`` ``(M, J)``; Weibull ``k``, ``lam``
-        ``(M,)``.  Explicit priors hold one row (fixed baseline) and draw the log HR.
-    cuts, hr_cuts : numpy.ndarray
-        PEM baseline cut points; effect change points (empty: proportional hazards).
+        ``log_hr`` ``(M,)`` or ``(M, K)`` and the family's baseline parameters, one row per
+        draw.  Explicit priors hold one row (fixed baseline) and draw the log HR.
+    hr_cuts : numpy.ndarray
+        Effect change points (empty: proportional hazards).
     a0, vague_weight, vague_mean, vague_sd : float
         Discounting (module docstring).  ``a0 = 1`` and ``vague_weight = 0``: none.
     explicit : tuple or None
@@ -49,9 +49,8 @@ class DesignPrior:
         Where the draws come from (reports).
     """
 
-    baseline: str
+    family: SurvivalFamily
     draws: dict[str, np.ndarray]
-    cuts: np.ndarray | None = None
     hr_cuts: np.ndarray = field(default_factory=lambda: np.empty(0))
     a0: float = 1.0
     vague_weight: float = 0.0
@@ -98,11 +97,8 @@ class DesignPrior:
     def sample(self, n: int, rng: np.random.Generator) -> Truths:
         """Truths of ``n`` trials, e.g. ``prior.sample(1000, np.random.default_rng(1))``."""
         rows, log_hr = self.log_hr_draws(n, rng)
-        if self.baseline == "pem":
-            return Truths("pem", log_hr, self.hr_cuts, self.draws["lambda"][rows],
-                          cuts=self.cuts)
-        return Truths("weibull", log_hr, self.hr_cuts, self.draws["lam"][rows],
-                      k=self.draws["k"][rows])
+        return Truths(self.family, log_hr, self.hr_cuts,
+                      {k: self.draws[k][rows] for k in self.family.baseline_variables()})
 
     def log_hr_summary(self) -> tuple[float, float]:
         """Mean and SD of the (discounted, mixed) design log HR, from 200,000 draws."""
@@ -133,9 +129,9 @@ def posterior_design_prior(path: str | os.PathLike[str], *, n_max: int | None = 
     Parameters
     ----------
     path
-        NetCDF written by ``bridgebayes run`` (or ``Fit.to_netcdf``), PEM or Weibull family
-        without covariates.  A time-varying PEM fit gives non-PH truths (``log_hr_interval``
-        on the PEM cuts).
+        NetCDF written by ``bridgebayes run`` (or ``Fit.to_netcdf``) of a registered family
+        without covariates.  A non-PH fit (e.g. a time-varying PEM) gives non-PH truths (its
+        :meth:`~bridgebayes.models.families.SurvivalFamily.effect_pieces`).
     n_max
         Keep at most this many draws (the first ones); ``None``: all.
 
@@ -154,33 +150,28 @@ def posterior_design_prior(path: str | os.PathLike[str], *, n_max: int | None = 
                                "it first (e.g. `bridgebayes run models/cao2025.toml`)")
     try:
         idata = az.from_netcdf(str(path))
-        family = json.loads(idata.attrs["family"])
-    except (OSError, KeyError, ValueError) as exc:
+        options = json.loads(idata.attrs["family"])
+        family = get_family(options.pop("name")).from_options(options, where=str(path))
+    except (OSError, KeyError, ValueError, TypeError) as exc:
         raise BridgeBayesError(f"{path}: not a bridgebayes posterior NetCDF ({exc})") from None
-    name = family.get("name")
-    if name not in _FAMILIES or family.get("covariates"):
-        raise BridgeBayesError(f"{path}: design priors need a PEM or Weibull fit without "
-                               f"covariates; got family {name!r}, covariates "
-                               f"{family.get('covariates')}")
+    if family.covariates:
+        raise BridgeBayesError(f"{path}: design priors need a fit without covariates; got "
+                               f"covariates {list(family.covariates)}")
     draws = {k: np.asarray(v)[:n_max] if np.ndim(v) and k != "cuts" else np.asarray(v)
              for k, v in posterior_draws(idata).items()}
-    source = f"posterior {path.name} ({draws['log_hr'].shape[0]} draws)"
-    if name == "weibull":
-        return DesignPrior("weibull", {k: draws[k] for k in ("log_hr", "k", "lam")},
-                           source=source)
-    cuts = np.atleast_1d(draws["cuts"]).astype(float)
-    if "log_hr_interval" in draws:
-        return DesignPrior("pem", {"log_hr": draws["log_hr_interval"],
-                                   "lambda": draws["lambda"]}, cuts=cuts, hr_cuts=cuts,
-                           source=source + ", time-varying effect")
-    return DesignPrior("pem", {"log_hr": draws["log_hr"], "lambda": draws["lambda"]}, cuts=cuts,
-                       source=source)
+    family = family.with_constants(draws)
+    log_hr, hr_cuts = family.effect_pieces(draws)
+    source = f"posterior {path.name} ({log_hr.shape[0]} draws)"
+    if hr_cuts.size:
+        source += ", time-varying effect"
+    kept = {k: draws[k] for k in family.baseline_variables()}
+    return DesignPrior(family, {"log_hr": log_hr if hr_cuts.size else log_hr[:, 0], **kept},
+                       hr_cuts=hr_cuts, source=source)
 
 
-def explicit_prior(*, log_hr_mu: float, log_hr_sigma: float, baseline: str = "pem",
-                   hazards: tuple[float, ...] = (), cuts: tuple[float, ...] = (),
-                   k: float | None = None, lam: float | None = None,
-                   hr_cuts: tuple[float, ...] = ()) -> DesignPrior:
+def explicit_prior(*, log_hr_mu: float, log_hr_sigma: float,
+                   family: SurvivalFamily | str = "piecewise_exponential",
+                   baseline: dict[str, object], hr_cuts: tuple[float, ...] = ()) -> DesignPrior:
     """Explicit design prior: ``log_hr ~ Normal(mu, sigma)`` with a known baseline.
 
     Parameters
@@ -188,38 +179,40 @@ def explicit_prior(*, log_hr_mu: float, log_hr_sigma: float, baseline: str = "pe
     log_hr_mu, log_hr_sigma
         Normal prior of the log HR (``log_hr_sigma = 0`` is not allowed: use a tiny value or
         fixed-HR scenarios for conditional power).
-    baseline, hazards, cuts
-        ``"pem"``: hazards per interval (per month) with interior ``cuts``.
-    k, lam
-        ``"weibull"``: ``H0(t) = lam · t^k``.
+    family
+        The baseline's family (a registered name, or an object whose options carry the
+        constants, e.g. ``PiecewiseExponentialPH(cuts=(12.0,))``).
+    baseline
+        The family's baseline parameters (:meth:`~bridgebayes.models.families.
+        SurvivalFamily.baseline_variables`): PEM ``{"lambda": [0.05, 0.03]}`` (per unit
+        time, one per interval: a list); Weibull ``{"k": 1.2, "lam": 0.03}`` (``H0 = lam ·
+        t^k``; scalars).
     hr_cuts
         Change points of the effect; the same log HR applies to every piece.
 
     Examples
     --------
-    >>> p = explicit_prior(log_hr_mu=-0.36, log_hr_sigma=0.2, hazards=(0.03,))
-    >>> p.sample(2, np.random.default_rng(1)).lam.tolist()
+    >>> from bridgebayes.models.families import PiecewiseExponentialPH
+    >>> p = explicit_prior(log_hr_mu=-0.36, log_hr_sigma=0.2,
+    ...                    family=PiecewiseExponentialPH(cuts=()), baseline={"lambda": [0.03]})
+    >>> p.sample(2, np.random.default_rng(1)).baseline["lambda"].tolist()
     [[0.03], [0.03]]
     """
     _check_finite(log_hr_mu=log_hr_mu)
     _check_positive(log_hr_sigma=log_hr_sigma)
-    explicit = (float(log_hr_mu), float(log_hr_sigma))
-    hr_cuts_a = np.asarray(hr_cuts, float)
-    if baseline == "pem":
-        lam_a, cuts_a = np.asarray(hazards, float), np.asarray(cuts, float)
-        if lam_a.size != cuts_a.size + 1 or not np.all(lam_a > 0):
-            raise BridgeBayesError(f"explicit prior: expected len(cuts) + 1 hazards > 0, got "
-                                   f"hazards={list(hazards)}, cuts={list(cuts)}")
-        draws = {"log_hr": np.zeros(1), "lambda": lam_a[None, :]}
-        prior = DesignPrior("pem", draws, cuts=cuts_a, hr_cuts=hr_cuts_a, explicit=explicit,
-                            source="explicit")
-    elif baseline == "weibull":
-        _check_positive(k=k, lam=lam)
-        draws = {"log_hr": np.zeros(1), "k": np.array([float(k)]), "lam": np.array([float(lam)])}
-        prior = DesignPrior("weibull", draws, hr_cuts=hr_cuts_a, explicit=explicit,
-                            source="explicit")
-    else:
-        raise BridgeBayesError(f"explicit prior: baseline must be 'pem' or 'weibull', got "
-                               f"{baseline!r}")
-    prior.sample(1, np.random.default_rng(0))  # validates the shapes through Truths
+    if isinstance(family, str):
+        family = get_family(family)()
+    try:
+        if sorted(baseline) != sorted(names := family.baseline_variables()):
+            raise BridgeBayesError(f"expected the parameters {sorted(names)}, got "
+                                   f"{sorted(baseline)}")
+        rows = {k: np.asarray(v, float)[None] for k, v in baseline.items()}  # one row
+        prior = DesignPrior(family, {"log_hr": np.zeros(1), **rows},
+                            hr_cuts=np.asarray(hr_cuts, float),
+                            explicit=(float(log_hr_mu), float(log_hr_sigma)), source="explicit")
+        truths = prior.sample(1, np.random.default_rng(0))  # validates through Truths
+        truths.baseline_inverse(truths.baseline_cumhaz(np.ones((1, 1))))
+    except (BridgeBayesError, IndexError, KeyError, TypeError, ValueError) as exc:
+        raise BridgeBayesError(f"explicit prior: baseline {baseline} does not fit family "
+                               f"{family.name!r} ({exc})") from None
     return prior

@@ -18,6 +18,7 @@ import numpy as np
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.models.exact import pem_posterior
+from bridgebayes.models.families import PiecewiseExponentialPH
 from bridgebayes.plan.analyse import AnalysisPlan, analyse_trials
 from bridgebayes.plan.simulate import SimulatedTrials, TrialDesign, cut_at_analysis
 from bridgebayes.plan.truths import Truths
@@ -140,7 +141,7 @@ def predictive_probability(interim: InterimData, design: TrialDesign, plan: Anal
     draws = post.draws(n_draws, rng=rng)
     if not np.all(draws["lambda"] > 0):
         raise BridgeBayesError("interim: no events yet, the baseline hazards are not identified")
-    truths = Truths("pem", draws["log_hr"][:, None], np.empty(0), draws["lambda"],
-                    cuts=np.asarray(plan.cuts, float))
+    truths = Truths(PiecewiseExponentialPH(cuts=tuple(plan.cuts)), draws["log_hr"][:, None],
+                    np.empty(0), {"lambda": draws["lambda"]})
     table = analyse_trials(complete_trials(interim, design, truths, rng), plan)
     return proportion(success(table, rule, alpha=alpha, gamma=gamma))

@@ -1,14 +1,8 @@
 """NUTS analysis of simulated trials for models without an exact path, compiled once.
 
-Two backends, both compiling the model once for all trials:
-
-* ``"nutpie"`` (default): :func:`bridgebayes.inference.driver.sample`, whose compile-once cache
-swaps
-  the data containers of the compiled nutpie model (the package's own NUTS mechanism);
-* ``"pymc"``: the family's PyMC model is built and PyMC's NUTS step compiled for the first
-  trial; later trials swap the data (``family.set_data``) and reset the step's adaptation.
-
-Chains run one after the other in this process.  Used for a few trials (e.g. a Weibull or
+Every trial goes through the package's one NUTS driver (:func:`bridgebayes.inference.driver.
+sample`): with the default nutpie backend the model of the first trial is compiled once and
+later trials only swap its data containers.  Used for a few trials (e.g. a Weibull or
 time-varying PEM analysis); the exact path (:mod:`bridgebayes.plan.exact_batch`) serves the
 thousands.
 """
@@ -25,7 +19,7 @@ __all__ = ["NutsAnalyser"]
 
 
 class NutsAnalyser:
-    """``P(HR < c)`` per trial by NUTS on one compiled model.
+    """``P(HR < c)`` per trial by NUTS, one compiled model for all trials.
 
     Parameters
     ----------
@@ -35,7 +29,8 @@ class NutsAnalyser:
     chains, tune, draws, target_accept
         NUTS settings per trial.
     backend
-        ``"nutpie"`` or ``"pymc"`` (module docstring).
+        A backend of :data:`bridgebayes.inference.driver.BACKENDS` (``"nutpie"``: compiled
+        once; ``"pymc"``: ``pm.sample``, compiled for every trial).
 
     Attributes
     ----------
@@ -51,60 +46,25 @@ class NutsAnalyser:
 
     def __init__(self, family, *, chains: int = 2, tune: int = 500, draws: int = 500,
                  target_accept: float = 0.9, backend: str = "nutpie") -> None:
+        from bridgebayes.inference.driver import check_backend
+
         if min(chains, tune, draws) < 1 or not 0.5 <= target_accept < 1:
             raise BridgeBayesError(f"NUTS settings: chains, tune, draws >= 1 and target_accept "
                                    f"in [0.5, 1); got {chains}, {tune}, {draws}, {target_accept}")
-        if backend not in ("nutpie", "pymc"):
-            raise BridgeBayesError(f"backend: expected 'nutpie' or 'pymc', got {backend!r}")
-        self.backend = backend
+        self.backend = check_backend(backend)
         self.family, self.chains, self.tune, self.draws = family, chains, tune, draws
         self.target_accept = target_accept
         self.divergences = 0
-        self._model = self._step = self._start = None
-
-    def _prepare(self, data: EndpointData) -> None:
-        import pymc as pm
-        from pymc.blocking import DictToArrayBijection
-        from pymc.initial_point import make_initial_point_fn
-        from pymc.step_methods.hmc.quadpotential import QuadPotentialDiagAdapt
-
-        if self._model is None:
-            self._model = self.family.build_model(data)
-            self._start = make_initial_point_fn(model=self._model, return_transformed=True)
-            # as pm.sample's "adapt_diag" initialisation: unit variances, mean at the start
-            mean = DictToArrayBijection.map(self._start(0)).data
-            potential = QuadPotentialDiagAdapt(mean.size, mean, np.ones_like(mean), 10)
-            with self._model:
-                self._step = pm.NUTS(target_accept=self.target_accept, potential=potential)
-        else:
-            self.family.set_data(self._model, data)
 
     def log_hr_draws(self, data: EndpointData, *, seed: int) -> np.ndarray:
         """Posterior draws of ``log_hr`` (``chains × draws``) for one trial's data."""
-        if self.backend == "nutpie":
-            from bridgebayes.inference.driver import sample
+        from bridgebayes.inference.driver import sample
 
-            idata = sample(data, self.family, backend="nutpie", seed=seed, draws=self.draws,
-                           tune=self.tune, chains=self.chains, cores=1,
-                           target_accept=self.target_accept)
-            self.divergences = int(idata.sample_stats["diverging"].sum())
-            return idata.posterior["log_hr"].to_numpy().reshape(-1)
-        self._prepare(data)
-        step, rng = self._step, np.random.default_rng(seed)
-        step.set_rng(rng)
-        out, self.divergences = [], 0
-        for chain in range(self.chains):
-            point = self._start(int(rng.integers(2**31)) + chain)
-            step.reset_tuning()
-            for i in range(self.tune + self.draws):
-                if i == self.tune:
-                    step.stop_tuning()
-                with np.errstate(over="ignore", invalid="ignore"):  # divergent trajectories
-                    point, stats = step.step(point)
-                if i >= self.tune:
-                    out.append(float(point["log_hr"]))
-                    self.divergences += int(stats[0].get("diverging", False))
-        return np.asarray(out)
+        idata = sample(data, self.family, backend=self.backend, seed=seed, draws=self.draws,
+                       tune=self.tune, chains=self.chains, cores=1,
+                       target_accept=self.target_accept)
+        self.divergences = int(idata.sample_stats["diverging"].sum())
+        return idata.posterior["log_hr"].to_numpy().reshape(-1)
 
     def analyse(self, trials: SimulatedTrials, *, threshold: float = 1.0,
                 seed: int = 0) -> np.ndarray:

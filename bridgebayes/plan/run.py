@@ -93,15 +93,15 @@ class PlanJob:
             "analysis": {"cuts": self.analysis.cuts, "threshold": self.analysis.threshold,
                          "a0": self.analysis.a0,
                          "priors": [(n, asdict(p)) for n, p in self.analysis.priors]},
-            "design_prior": {"baseline": prior.baseline, "a0": prior.a0,
+            "design_prior": {"family": prior.family.name, "options": prior.family.options(),
+                             "a0": prior.a0,
                              "vague": [prior.vague_weight, prior.vague_mean, prior.vague_sd],
                              "explicit": prior.explicit},
         }
         h.update(json.dumps(settings, sort_keys=True, default=str).encode())
         for name in sorted(prior.draws):
             h.update(name.encode() + np.ascontiguousarray(prior.draws[name], float).tobytes())
-        for arr in (prior.cuts, prior.hr_cuts):
-            h.update(b"|" + (b"" if arr is None else np.asarray(arr, float).tobytes()))
+        h.update(b"|" + np.asarray(prior.hr_cuts, float).tobytes())
         return h.hexdigest()
 
 

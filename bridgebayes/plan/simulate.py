@@ -133,9 +133,12 @@ def simulate_trials(design: TrialDesign, truths: Truths, rng: np.random.Generato
 
     Examples
     --------
+    >>> from bridgebayes.models.families import PiecewiseExponentialPH
     >>> from bridgebayes.plan.design_prior import explicit_prior
     >>> rng = np.random.default_rng(1)
-    >>> truths = explicit_prior(log_hr_mu=-0.3, log_hr_sigma=0.1, hazards=(0.05,)).sample(3, rng)
+    >>> truths = explicit_prior(log_hr_mu=-0.3, log_hr_sigma=0.1,
+    ...                         family=PiecewiseExponentialPH(cuts=()),
+    ...                         baseline={"lambda": [0.05]}).sample(3, rng)
     >>> trials = simulate_trials(TrialDesign(n_total=100, accrual_duration=12.0,
     ...                                      analysis_events=40), truths, rng)
     >>> trials.events.tolist()

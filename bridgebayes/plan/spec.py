@@ -28,8 +28,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
              "workers": int, "design_prior": dict, "design": dict, "analysis": dict},
     "plan.design_prior": {"posterior": str, "a0": float, "vague_weight": float,
                           "vague_mean": float, "vague_sd": float, "log_hr_mu": float,
-                          "log_hr_sigma": float, "baseline": str, "hazards": list,
-                          "cuts": list, "k": float, "lam": float, "hr_cuts": list},
+                          "log_hr_sigma": float, "family": str, "family_options": dict,
+                          "baseline": dict, "hr_cuts": list},
     "plan.design": {"n_total": list, "allocation": float, "accrual_rate": float,
                     "accrual_duration": float, "min_followup": float, "analysis_events": int,
                     "analysis_time": float, "dropout_hazard": float},
@@ -138,10 +138,10 @@ def load_plan_spec(path: str | os.PathLike[str]) -> PlanSpec:
 
 def _design_prior(path: Path, t: dict[str, Any]) -> dict[str, Any]:
     key = "plan.design_prior"
-    explicit = {"log_hr_mu", "log_hr_sigma", "baseline", "hazards", "cuts", "k", "lam"}
+    explicit = {"log_hr_mu", "log_hr_sigma", "family", "family_options", "baseline"}
     if ("posterior" in t) == ("log_hr_mu" in t):
         raise SpecError(f"{path}: {key}: give either 'posterior' (a NetCDF of a run) or an "
-                        f"explicit prior ('log_hr_mu', 'log_hr_sigma', baseline keys)")
+                        f"explicit prior ('log_hr_mu', 'log_hr_sigma', 'family', 'baseline')")
     if "posterior" in t:
         if bad := sorted(explicit & set(t)):
             raise SpecError(f"{path}: {key}: keys {bad} are for explicit priors, not with "
@@ -151,26 +151,37 @@ def _design_prior(path: Path, t: dict[str, Any]) -> dict[str, Any]:
         if "log_hr_sigma" not in t:
             raise _err(path, f"{key}.log_hr_sigma", "a number > 0")
         _range(path, f"{key}.log_hr_sigma", t["log_hr_sigma"], 0.0, 10.0)
-        baseline = t.setdefault("baseline", "pem")
-        if baseline not in ("pem", "weibull"):
-            raise _err(path, f"{key}.baseline", "'pem' or 'weibull'", baseline)
-        for name in ("hazards", "cuts"):
-            if name in t:
-                t[name] = _numbers(path, f"{key}.{name}", t[name], increasing=name == "cuts")
-        for name in (("hazards",) if baseline == "pem" else ("k", "lam")):
-            if name not in t:
-                raise _err(path, f"{key}.{name}", f"a value for baseline {baseline!r}")
-        for name in ("k", "lam"):
-            _range(path, f"{key}.{name}", t.get(name), 0.0, 1e6)
-        if baseline == "pem" and len(t["hazards"]) != len(t.get("cuts", ())) + 1:
-            raise _err(path, f"{key}.hazards", "len(cuts) + 1 hazards (one per interval)",
-                       list(t["hazards"]))
+        t["family"] = _explicit_family(path, key, t)
+        if not isinstance(t.get("baseline"), dict):
+            raise _err(path, f"{key}.baseline", "a table of the family's baseline parameters "
+                       f"{list(t['family'].baseline_variables())}", t.get("baseline"))
+        from bridgebayes.plan.design_prior import explicit_prior
+
+        try:
+            explicit_prior(log_hr_mu=t.get("log_hr_mu", 0.0), log_hr_sigma=t["log_hr_sigma"],
+                           family=t["family"], baseline=t["baseline"])
+        except BridgeBayesError as exc:
+            raise SpecError(f"{path}: {key}.baseline: {exc}") from None
     if "hr_cuts" in t:
         t["hr_cuts"] = _numbers(path, f"{key}.hr_cuts", t["hr_cuts"], increasing=True)
     _range(path, f"{key}.a0", t.get("a0"), 0.0, 1.0)
     _range(path, f"{key}.vague_weight", t.get("vague_weight"), 0.0, 1.0, closed_lo=True)
     _range(path, f"{key}.vague_sd", t.get("vague_sd"), 0.0, 100.0)
     return t
+
+
+def _explicit_family(path: Path, key: str, t: dict[str, Any]) -> Any:
+    """The family of an explicit design prior (``family``, ``family_options``)."""
+    from bridgebayes.models.families import get_family
+
+    try:
+        cls = get_family(t.get("family", "piecewise_exponential"))
+    except BridgeBayesError as exc:
+        raise SpecError(f"{path}: {key}.family: {exc}") from None
+    options = t.get("family_options", {})
+    if not isinstance(options, dict):
+        raise _err(path, f"{key}.family_options", "a table of family options", options)
+    return cls.from_options(options, where=f"{path}: {key}.family_options")
 
 
 def _design(path: Path, t: dict[str, Any]) -> dict[str, Any]:

@@ -1,21 +1,24 @@
 """True parameters of simulated trials and their cumulative hazards (exact inversion).
 
-A :class:`Truths` holds, for ``S`` simulated trials, a baseline (reference-arm) hazard —
-piecewise exponential (``lambda`` per interval, shared cut points) or Weibull (``k``, ``lam``,
-``H0(t) = lam · t^k``) — and a piecewise-constant treatment effect ``log_hr`` on pieces
-separated by ``hr_cuts`` (one piece = proportional hazards; several = non-PH, e.g. a delayed
-effect).  The treatment arm's cumulative hazard is ``H1(t) = Phi(H0(t))`` with ``Phi``
-piecewise linear (slope ``HR_k`` between ``H0(hr_cut_{k-1})`` and ``H0(hr_cut_k)``), so both
-arms are inverted exactly: ``T = H^-1(E)``, ``E ~ Exp(1)``.
+A :class:`Truths` holds, for ``S`` simulated trials, a baseline (reference-arm) hazard — the
+baseline parameters of any registered survival family, one row per trial (e.g. PEM
+``lambda`` per interval with the family's cut points, or Weibull ``k``, ``lam``) — and a
+piecewise-constant treatment effect ``log_hr`` on pieces separated by ``hr_cuts`` (one piece =
+proportional hazards; several = non-PH, e.g. a delayed effect).  The treatment arm's
+cumulative hazard is ``H1(t) = Phi(H0(t))`` with ``Phi`` piecewise linear (slope ``HR_k``
+between ``H0(hr_cut_{k-1})`` and ``H0(hr_cut_k)``), so both arms are inverted exactly with the
+family's baseline inverse: ``T = H^-1(E)``, ``E ~ Exp(1)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.models.families import SurvivalFamily
 
 __all__ = ["Truths"]
 
@@ -26,31 +29,29 @@ class Truths:
 
     Attributes
     ----------
-    baseline : {"pem", "weibull"}
+    family : SurvivalFamily
+        The baseline's family (its options hold constants such as PEM cut points).
     log_hr : numpy.ndarray
         ``(S, K)``: log HR (treatment vs reference) on each of the ``K`` effect pieces.
     hr_cuts : numpy.ndarray
-        ``(K - 1,)`` strictly increasing change points of the effect (months).
-    lam : numpy.ndarray
-        PEM: ``(S, J)`` baseline hazards per interval; Weibull: ``(S,)`` scale.
-    cuts : numpy.ndarray or None
-        PEM: ``(J - 1,)`` interior cut points of the baseline.
-    k : numpy.ndarray or None
-        Weibull: ``(S,)`` shapes.
+        ``(K - 1,)`` strictly increasing change points of the effect.
+    baseline : dict
+        The family's baseline parameters (:meth:`~bridgebayes.models.families.
+        SurvivalFamily.baseline_variables`), each with one row per trial.
 
     Examples
     --------
-    >>> t = Truths("weibull", np.zeros((1, 1)), np.empty(0), np.array([0.1]), k=np.array([1.0]))
-    >>> t.cumhaz(np.array([[2.0]]), np.array([1])).tolist()
+    >>> from bridgebayes.models.families import WeibullPH
+    >>> t = Truths(WeibullPH(), np.zeros((1, 1)), np.empty(0),
+    ...            {"k": np.array([1.0]), "lam": np.array([0.1])})
+    >>> t.cumhaz(np.array([[2.0]]), np.array([1])).round(12).tolist()
     [[0.2]]
     """
 
-    baseline: str
+    family: SurvivalFamily
     log_hr: np.ndarray
     hr_cuts: np.ndarray
-    lam: np.ndarray
-    cuts: np.ndarray | None = None
-    k: np.ndarray | None = None
+    baseline: Mapping[str, np.ndarray]
 
     def __post_init__(self) -> None:
         log_hr, hr_cuts = np.asarray(self.log_hr, float), np.asarray(self.hr_cuts, float)
@@ -60,54 +61,37 @@ class Truths:
         if not np.all(np.isfinite(log_hr)):
             raise BridgeBayesError("truths: log_hr must be finite")
         _check_cuts("hr_cuts", hr_cuts)
-        lam = np.asarray(self.lam, float)
-        if self.baseline == "pem":
-            cuts = np.asarray(self.cuts, float)
-            _check_cuts("cuts", cuts)
-            if lam.shape != (log_hr.shape[0], cuts.size + 1) or not np.all(lam > 0):
-                raise BridgeBayesError(f"truths: PEM hazards must be > 0 with shape "
-                                       f"{(log_hr.shape[0], cuts.size + 1)}, got {lam.shape}")
-            object.__setattr__(self, "cuts", cuts)
-        elif self.baseline == "weibull":
-            k = np.asarray(self.k, float)
-            if lam.shape != (log_hr.shape[0],) or k.shape != lam.shape or not (
-                    np.all(lam > 0) and np.all(k > 0)):
-                raise BridgeBayesError("truths: Weibull k and lam must be > 0, one per trial")
-            object.__setattr__(self, "k", k)
-        else:
-            raise BridgeBayesError(f"truths: baseline must be 'pem' or 'weibull', got "
-                                   f"{self.baseline!r}")
-        for name, value in (("log_hr", log_hr), ("hr_cuts", hr_cuts), ("lam", lam)):
-            object.__setattr__(self, name, value)
+        if not isinstance(self.family, SurvivalFamily):
+            raise BridgeBayesError(f"truths: family must be a survival family, got "
+                                   f"{self.family!r}")
+        names = self.family.baseline_variables()
+        if set(self.baseline) != set(names):
+            raise BridgeBayesError(f"truths: baseline must hold {list(names)} of family "
+                                   f"{self.family.name!r}, got {sorted(self.baseline)}")
+        baseline = {k: np.asarray(v, float) for k, v in self.baseline.items()}
+        for name, value in baseline.items():
+            if value.shape[:1] != (log_hr.shape[0],) or not np.all(np.isfinite(value) &
+                                                                    (value > 0)):
+                raise BridgeBayesError(f"truths: {name} must be > 0 with one row per trial "
+                                       f"({log_hr.shape[0]}), got shape {value.shape}")
+        object.__setattr__(self, "log_hr", log_hr)
+        object.__setattr__(self, "hr_cuts", hr_cuts)
+        object.__setattr__(self, "baseline", baseline)
 
     def __len__(self) -> int:
         return self.log_hr.shape[0]
 
     # -- baseline ----------------------------------------------------------------------------
-    def _edges(self) -> tuple[np.ndarray, np.ndarray]:
-        return np.r_[0.0, self.cuts], np.r_[self.cuts, np.inf]
+    def _draws(self) -> dict[str, np.ndarray]:
+        return {"log_hr": np.zeros(len(self)), **self.baseline}
 
     def baseline_cumhaz(self, t: np.ndarray) -> np.ndarray:
         """``H0(t)`` for times ``t`` of shape ``(S, n)``."""
-        t = np.asarray(t, float)
-        if self.baseline == "weibull":
-            return self.lam[:, None] * t ** self.k[:, None]
-        lower, upper = self._edges()
-        width = np.clip(t[..., None], lower, upper) - lower
-        return np.einsum("snj,sj->sn", width, self.lam)
+        return self.family.cumhaz_rows(self._draws(), np.asarray(t, float))
 
     def baseline_inverse(self, y: np.ndarray) -> np.ndarray:
         """``H0^-1(y)`` for cumulative hazards ``y`` of shape ``(S, n)``."""
-        y = np.asarray(y, float)
-        if self.baseline == "weibull":
-            return (y / self.lam[:, None]) ** (1.0 / self.k[:, None])
-        lower, upper = self._edges()
-        at_cut = np.cumsum(self.lam[:, :-1] * (upper[:-1] - lower[:-1]), axis=1)  # H0(c_j)
-        start = np.concatenate([np.zeros((len(self), 1)), at_cut], axis=1)      # (S, J)
-        j = np.sum(y[..., None] > at_cut[:, None, :], axis=-1)
-        h0 = np.take_along_axis(start, j, axis=1)
-        rate = np.take_along_axis(self.lam, j, axis=1)
-        return lower[j] + (y - h0) / rate
+        return self.family.baseline_inverse(self._draws(), np.asarray(y, float))
 
     # -- effect ------------------------------------------------------------------------------
     def _pieces(self) -> tuple[np.ndarray, np.ndarray]:
@@ -142,13 +126,13 @@ class Truths:
 
     def take(self, index: np.ndarray) -> Truths:
         """The truths of the trials ``index``."""
-        return Truths(self.baseline, self.log_hr[index], self.hr_cuts, self.lam[index],
-                      cuts=self.cuts, k=None if self.k is None else self.k[index])
+        return Truths(self.family, self.log_hr[index], self.hr_cuts,
+                      {k: v[index] for k, v in self.baseline.items()})
 
     def with_log_hr(self, value: float) -> Truths:
         """The same baselines with a fixed (proportional) log HR ``value`` on every piece."""
-        return Truths(self.baseline, np.full_like(self.log_hr, float(value)), self.hr_cuts,
-                      self.lam, cuts=self.cuts, k=self.k)
+        return Truths(self.family, np.full_like(self.log_hr, float(value)), self.hr_cuts,
+                      self.baseline)
 
 
 def _check_cuts(name: str, cuts: np.ndarray) -> None:

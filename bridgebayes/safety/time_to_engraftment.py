@@ -31,11 +31,11 @@ import numpy as np
 import pandas as pd
 
 from bridgebayes.core.errors import BridgeBayesError, CohortError
-from bridgebayes.core.units import DAYS_PER_MONTH
+from bridgebayes.core.units import DAYS_PER
 from bridgebayes.data.cohort import SAFETY_DAY_COLUMNS, Cohort
 from bridgebayes.data.endpoints import EndpointData
-from bridgebayes.models.exact import ExactPosterior, pem_posterior, weibull_posterior
-from bridgebayes.models.piecewise import default_cuts
+from bridgebayes.models.exact import ExactPosterior
+from bridgebayes.models.families import SurvivalFamily, get_family
 from bridgebayes.safety.summary import (
     COLUMNS,
     SAFETY_OUTCOMES,
@@ -72,12 +72,12 @@ def engraftment_data(cohort: Cohort, column: str, *,
     if column not in table.columns:
         raise CohortError(f"column {column!r}: not in the cohort (not reported)")
     day = table[column].to_numpy(dtype=float)
-    follow = table["followup"].to_numpy(dtype=float) * DAYS_PER_MONTH
+    follow = table["followup"].to_numpy(dtype=float) * DAYS_PER[cohort.time_unit]
     event = (day <= horizon).astype(int)  # NaN (not engrafted) compares False
     time = np.where(event == 1, day, np.minimum(follow, horizon))
     return EndpointData(name=column, time=time, event=event,
                         arm=(table["arm"].to_numpy() == cohort.arms[1]).astype(int),
-                        arms=cohort.arms, ids=table["id"].to_numpy())
+                        arms=cohort.arms, ids=table["id"].to_numpy(), time_unit="days")
 
 
 def km_median(time: np.ndarray, event: np.ndarray) -> float:
@@ -93,24 +93,6 @@ def km_median(time: np.ndarray, event: np.ndarray) -> float:
     return float(KaplanMeierFitter().fit(time, event).median_survival_time_)
 
 
-def _pem_median(lam: np.ndarray, cuts: np.ndarray, log_hr: np.ndarray,
-                arm: int) -> np.ndarray:
-    """Per draw, the time where the piecewise-linear cumulative hazard reaches log 2."""
-    rate = np.asarray(lam, float) * np.exp(np.asarray(log_hr, float) * arm)[:, None]
-    start = np.concatenate([[0.0], np.asarray(cuts, float)])
-    width = np.append(np.diff(start), np.inf)
-    with np.errstate(invalid="ignore"):  # 0 * inf in an open last interval without hazard
-        step = np.where(rate > 0, rate * width, 0.0)
-    end = np.cumsum(step, axis=1)
-    reached = end >= math.log(2.0)
-    j = np.where(reached.any(axis=1), reached.argmax(axis=1), 0)
-    rows = np.arange(rate.shape[0])
-    before = np.pad(end[:, :-1], ((0, 0), (1, 0)))[rows, j]  # H at the interval's start
-    with np.errstate(divide="ignore"):
-        t = start[j] + (math.log(2.0) - before) / rate[rows, j]
-    return np.where(reached.any(axis=1), t, np.inf)
-
-
 @dataclass(frozen=True, eq=False)
 class Engraftment:
     """Posterior of time to engraftment (days) in two arms, Weibull or piecewise-exp. PH.
@@ -122,17 +104,15 @@ class Engraftment:
     label
         Human label of the outcome.
     family
-        ``"weibull"`` or ``"pem"``.
+        The survival family of the model (any registered family).
     draws
         Posterior draws: ``log_hr`` (engraftment hazard, treatment vs reference); Weibull:
-        ``k`` and ``log_lam`` (or ``lam``); PEM: ``lambda`` (draw, interval).
+        the family's baseline parameters (Weibull ``k``, ``lam``; PEM ``lambda``, ``cuts``).
     prob_faster
         ``P(median_treatment < median_reference) = P(HR > 1)`` (PH: ``S_1 = S_0^HR``);
         exact for the exact method.
     model
         Description of the model and priors.
-    cuts
-        PEM interior cut points (days); empty for Weibull.
     posterior
         The :class:`~bridgebayes.models.exact.ExactPosterior` (exact method), else ``None``.
     fit
@@ -141,23 +121,18 @@ class Engraftment:
 
     data: EndpointData
     label: str
-    family: str
+    family: SurvivalFamily
     draws: Mapping[str, np.ndarray]
     prob_faster: float
     model: str
-    cuts: np.ndarray = field(default_factory=lambda: np.zeros(0))
     posterior: ExactPosterior | None = None
     fit: Any = field(default=None, repr=False)
 
     def median_days(self, arm: int) -> np.ndarray:
         """Draws of the median time to engraftment (days) of arm 0 or 1 (``inf``: never)."""
-        log_hr = np.asarray(self.draws["log_hr"], float)
-        if self.family == "pem":
-            return _pem_median(self.draws["lambda"], self.cuts, log_hr, arm)
-        k = np.asarray(self.draws["k"])
-        log_lam = np.asarray(self.draws["log_lam"] if "log_lam" in self.draws
-                             else np.log(self.draws["lam"]))
-        return np.exp((math.log(math.log(2.0)) - log_lam - log_hr * arm) / k)
+        log_hr = np.asarray(self.draws["log_hr"], float)  # PH: H0(median) = log 2 / HR^arm
+        target = math.log(2.0) * np.exp(-log_hr * arm)
+        return self.family.baseline_inverse(self.draws, target[:, None])[:, 0]
 
     def summary(self, *, ci: float = 0.95) -> SafetySummary:
         """Tidy table and sentence: median days per arm, their difference (treatment −
@@ -194,16 +169,17 @@ class Engraftment:
                     f"engraftment with {trt} {100 * self.prob_faster:.0f}%. Death before "
                     "engraftment is censored (a competing event).")
         if misfit:
-            sentence += (f" Caution: the {self.family} model fits poorly in "
+            sentence += (f" Caution: the {self.family.label} model fits poorly in "
                          + ", ".join(misfit) + "; patients who never engraft distort it.")
         return SafetySummary(table, (sentence,))
 
 
 def engraftment(cohort: Cohort, column: str = "anc_engraftment_day", *,
-                family: str = "weibull", horizon_days: float = ENGRAFTMENT_HORIZON_DAYS,
-                log_hr_mu: float = 0.0, log_hr_sigma: float = 1.0, method: str = "exact",
-                n_draws: int = 20000, seed: int = 1, sampler: Any = None) -> Engraftment:
-    """Bayesian PH model of time to engraftment (days), Weibull or piecewise exponential.
+                family: str | SurvivalFamily = "weibull",
+                horizon_days: float = ENGRAFTMENT_HORIZON_DAYS, log_hr_mu: float = 0.0,
+                log_hr_sigma: float = 1.0, method: str = "exact", n_draws: int = 20000,
+                seed: int = 1, sampler: Any = None) -> Engraftment:
+    """Bayesian PH model of time to engraftment (days), any registered survival family.
 
     Parameters
     ----------
@@ -212,21 +188,22 @@ def engraftment(cohort: Cohort, column: str = "anc_engraftment_day", *,
     column
         ``"anc_engraftment_day"`` (neutrophils) or ``"plt_engraftment_day"`` (platelets).
     family
-        ``"weibull"`` (:class:`~bridgebayes.models.families.WeibullPH`) or ``"pem"``
-        (:class:`~bridgebayes.models.families.PiecewiseExponentialPH`, Gamma baseline, cut points
-        at quartiles of the engraftment days): its last interval can stay nearly flat, so
-        it copes better with patients who never engraft.  Baseline priors: engine defaults.
+        A family name (``"weibull"``; ``"piecewise_exponential"``, Gamma baseline, cut points
+        at quartiles of the engraftment days: its last interval can stay nearly flat, so it
+        copes better with patients who never engraft) with the engine's default baseline
+        priors, or a family object (its own priors; ``log_hr_mu``/``log_hr_sigma`` are then
+        ignored).
     horizon_days
         End of the engraftment assessment window (see :func:`engraftment_data`).
     log_hr_mu, log_hr_sigma
         Prior ``log_hr ~ Normal(mu, sigma)`` on the engraftment hazard ratio; default the
         weakly informative neutral Normal(0, 1).
     method
-        ``"exact"`` (quadrature posterior, milliseconds) or ``"nuts"`` (PyMC fit).
+        ``"exact"`` (the family's exact posterior, milliseconds) or ``"nuts"``.
     n_draws, seed
         Exact method: number of exact joint draws and their seed.  NUTS: ``seed`` of the fit.
     sampler
-        :class:`~bridgebayes.inference.fit.SamplerSettings` for the NUTS method.
+        :class:`~bridgebayes.inference.driver.SamplerSettings` for the NUTS method.
 
     Returns
     -------
@@ -237,28 +214,23 @@ def engraftment(cohort: Cohort, column: str = "anc_engraftment_day", *,
     >>> result = engraftment(cohort, "anc_engraftment_day")  # doctest: +SKIP
     >>> result.summary().summary()  # doctest: +SKIP
     """
-    if family not in ("weibull", "pem") or method not in ("exact", "nuts"):
-        raise BridgeBayesError(f"family, method: expected 'weibull' or 'pem' and 'exact' or "
-                               f"'nuts', got {family!r}, {method!r}")
+    if method not in ("exact", "nuts"):
+        raise BridgeBayesError(f"method: expected 'exact' or 'nuts', got {method!r}")
+    if isinstance(family, str):
+        family = get_family(family)(log_hr_mu=log_hr_mu, log_hr_sigma=log_hr_sigma)
     data = engraftment_data(cohort, column, horizon_days=horizon_days)
-    cuts = default_cuts(data.time, data.event) if family == "pem" else np.zeros(0)
-    model = (f"{'Weibull' if family == 'weibull' else 'Piecewise-exponential'} PH ({method}), "
-             f"log HR ~ Normal({log_hr_mu:g}, {log_hr_sigma:g}); censored at death, last "
-             f"follow-up or day {horizon_days:g}")
+    model = (f"{family.label} PH ({method}), log HR ~ Normal({family.log_hr_mu:g}, "
+             f"{family.log_hr_sigma:g}); censored at death, last follow-up or day "
+             f"{horizon_days:g}")
     common = {"data": data, "label": SAFETY_OUTCOMES[column], "family": family,
-              "model": model, "cuts": cuts}
-    prior = {"log_hr_mu": log_hr_mu, "log_hr_sigma": log_hr_sigma}
+              "model": model}
     if method == "exact":
-        post = (weibull_posterior(data, **prior) if family == "weibull"
-                else pem_posterior(data, cuts=cuts, **prior))
+        post = family.exact_posterior(data)
         return Engraftment(**common, draws=post.draws(int(n_draws), rng=seed),
                            prob_faster=1.0 - post.prob_hr_below(1.0), posterior=post)
     from bridgebayes.inference.fit import fit
-    from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
 
-    model_family = (WeibullPH(**prior) if family == "weibull"
-                    else PiecewiseExponentialPH(cuts=tuple(cuts), **prior))
-    result = fit(data, model_family, seed=seed, sampler=sampler)
+    result = fit(data, family, seed=seed, sampler=sampler)
     draws = result.draws()
     return Engraftment(**common, draws=draws, prob_faster=float(np.mean(draws["log_hr"] > 0)),
                        fit=result)

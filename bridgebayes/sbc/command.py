@@ -10,14 +10,15 @@ from pathlib import Path
 
 from bridgebayes.core.io import atomic_write_bytes, atomic_write_text
 from bridgebayes.sbc.loop import ALPHA, SBCResult, results_csv, run_sbc
-from bridgebayes.sbc.models import SCENARIOS, get_model, get_scenario
+from bridgebayes.sbc.models import SCENARIOS
+from bridgebayes.sbc.registry import MODELS, get_model, get_scenario
 from bridgebayes.sbc.report import rank_figure
 
 __all__ = ["ALL_MODELS", "sbc_command"]
 
 
 #: Every calibrated model, in report order.
-ALL_MODELS = ("pem", "weibull", "competing", "illness_death")
+ALL_MODELS = tuple(MODELS)
 
 
 def sbc_command(*, models: Sequence[str] = ALL_MODELS,
@@ -42,7 +43,7 @@ def sbc_command(*, models: Sequence[str] = ALL_MODELS,
     out
         Results folder; finished chunks are reused on a rerun (resumable).
     report
-        Markdown report path (e.g. ``docs/validation.md``); figures are copied next to it
+        Markdown report path (e.g. ``docs/sbc.md``); figures are copied next to it
         into ``figures/``.  ``None``: ``out/report.md``.
     echo
         Where progress lines go.
@@ -90,28 +91,20 @@ def sbc_command(*, models: Sequence[str] = ALL_MODELS,
     return 0 if ok else 3
 
 
-def _multistate_text() -> list[str]:
-    competing, illness = get_model("competing"), get_model("illness_death")
-    rates = ", ".join(f"{c} r0 = 1/{1 / r:g}" for c, r in zip(competing.causes, competing.scales,
-                                                               strict=True))
-    scales = ", ".join(f"{t} m0 = {m:g}" for t, m in zip(
-        ("relapse", "NRM", "death after relapse"), illness.scales, strict=True))
-    return [
-        "Models with more than one transition (`bridgebayes/sbc_multistate.py`) are calibrated "
-        "through the library's own functions: `competing` (relapse and NRM as cause-specific "
-        "PEM hazards with the scenario's cut points; exact path `exact_competing_risks`, NUTS "
-        "path `fit_competing_risks`) and `illness_death` (relapse, NRM and death after relapse "
-        "with clock reset, Weibull PH each; exact path `exact_illness_death`, NUTS path "
-        "`fit_illness_death`, the joint PyMC model).  Their baseline priors are proper with "
-        f"shape a0 = {competing.a0:g} (competing) / {illness.a0:g} (illness–death) and fixed "
-        f"scales ({rates} per month; {scales} months), so that most simulated trials have "
-        f"events in every transition; log HRs ~ Normal({competing.log_hr_mu:g}, "
-        f"{competing.log_hr_sigma:g}) / Normal({illness.log_hr_mu:g}, "
-        f"{illness.log_hr_sigma:g}), log k ~ Normal({illness.log_k_mu:g}, "
-        f"{illness.log_k_sigma:g}).  Ranked besides each transition's parameters: a "
-        "derived quantity computed from truth and draws by the same library code (the "
-        "treatment arm's relapse CIF at 24 months; its OS at 24 months) and the total "
-        "log-likelihood.  Their P(HR < 1) check is of the relapse log HR, from the draws."]
+def _models_text(names: Sequence[str]) -> list[str]:
+    """One line per calibrated model: its families and their fixed priors (from the
+    registry, so the report states what was run)."""
+    lines = ["| model | families and fixed priors (family options) |", "|---|---|"]
+    for name in names:
+        settings = get_model(name).settings()
+        if "family" in settings:
+            text = f"`{name}`: " + ", ".join(f"{k} = {v}" for k, v in settings["family"].items())
+        else:
+            text = "; ".join(f"{component}: `{opts['family']}` " + ", ".join(
+                f"{k} = {v}" for k, v in opts.items() if k != "family")
+                for component, opts in settings["families"].items())
+        lines.append(f"| `{name}` | {text} |")
+    return lines
 
 
 def _git_revision() -> str:
@@ -137,7 +130,7 @@ def markdown(results: list[SBCResult], *, report: Path, figures: Path, seed: int
         + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) + ".", "",
         "Reproduce: `python3 -m pytest -m slow tests/sbc/test_release.py` (same "
         "seed and checks), or this report with `bridgebayes sbc --nuts-sims 100 --report "
-        "docs/validation.md`.  A run from scratch took 23 minutes on 2 shared cores "
+        "docs/sbc.md`.  A run from scratch took 23 minutes on 2 shared cores "
         "(2026-11-24): about 3 minutes for the exact paths, the rest for the NUTS refits.  "
         "The simulations reported here were computed from scratch at revision 1f9925d and "
         "reproduce, rank for rank, those of the first release run (PEM and Weibull, "
@@ -145,7 +138,7 @@ def markdown(results: list[SBCResult], *, report: Path, figures: Path, seed: int
         "Method (Talts et al. 2018; Modrák et al. 2023): per simulation, parameters are drawn "
         "from the prior, a censored two-arm trial is simulated, the posterior is computed and "
         "the rank of each true quantity among the posterior draws is recorded "
-        "(`bridgebayes/sbc.py`).  Ranked: `log_hr`, the log baseline hazards (PEM) or `log k`"
+        "(`bridgebayes/sbc/loop.py`).  Ranked: `log_hr`, the log baseline hazards (PEM) or `log k`"
         " and `log lam` (Weibull), and the total log-likelihood of the simulated data at the "
         "true parameters (Modrák et al.'s data-dependent test quantity).  Uniformity: χ² test "
         "on 20 rank bins (pass: p > 0.005 for every quantity) and the ECDF of the ranks inside "
@@ -157,12 +150,18 @@ def markdown(results: list[SBCResult], *, report: Path, figures: Path, seed: int
         "chains "
         "x 1000 draws thinned to 99.", "",
         "Priors are the families' defaults (`log_hr ~ Normal(0, 1)`, `a0 = 0.1`, "
-        "`log k ~ Normal(0, 1)`) with the data-driven scale fixed so that the prior is proper "
-        "and the same in the simulator, the exact oracle and the PyMC model "
-        "(`bridgebayes/sbc_models.py`): PEM `lambda_j ~ Gamma(0.1, 0.1 / r0)`, "
-        f"r0 = {get_model('pem').scale:.5f} per month; Weibull `lam | k ~ Gamma(0.1, "
-        f"0.1 · m0^k)`, m0 = {get_model('weibull').scale:g} months.", "",
-        *_multistate_text(), "",
+        "`log k ~ Normal(0, 1)`) with the data-driven baseline scale fixed (the family options "
+        "`crude_rate`, `mean_time`), so that the prior is proper and the same in the "
+        "simulator, the exact oracle and the PyMC model; the models with several hazards "
+        "(competing risks: cause-specific hazards; illness–death: relapse, NRM and death after "
+        "relapse with clock reset, one family per transition; `bridgebayes/sbc/multistate.py`) "
+        "use a proper Gamma shape a0 = 1 so that most simulated trials have events in every "
+        "transition, and rank besides each hazard's parameters a derived quantity computed "
+        "from truth and draws by the same library code (the treatment arm's first-cause CIF "
+        "or OS at 24 months) and the total log-likelihood.  Every model, as run "
+        "(`bridgebayes/sbc/registry.py`):", "",
+        *_models_text(list(dict.fromkeys(r.model for r in results)) or ALL_MODELS),
+        "",
         "| scenario | patients per arm | censoring (months) | PEM cut points |",
         "|---|---|---|---|"]
     for s in SCENARIOS.values():

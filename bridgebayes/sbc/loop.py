@@ -1,4 +1,4 @@
-"""Simulation-based calibration (Talts et al. 2018; Modrák et al. 2023) of the PEM and Weibull.
+"""Simulation-based calibration (Talts et al. 2018; Modrák et al. 2023) of the models.
 
 Each simulation draws the parameters from the prior, simulates a censored two-arm trial
 (:mod:`bridgebayes.sbc.models`), computes the posterior — exact oracle draws (``"exact"``,
@@ -35,11 +35,12 @@ from scipy.stats import chisquare, norm
 
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.core.io import atomic_write_text
-from bridgebayes.sbc.models import CalibratedModel, Scenario, get_model, get_scenario
+from bridgebayes.sbc.models import CalibratedModel, Scenario
+from bridgebayes.sbc.registry import get_model, get_scenario
+from bridgebayes.sbc.uniformity import BINS, check_draws, ecdf_inside_band, rank_counts
 
 __all__ = ["BINS", "COVERAGE", "METHODS", "SBCResult", "run_sbc"]
 
-BINS = 20
 COVERAGE = (0.5, 0.9, 0.95)
 METHODS = ("exact", "nuts")
 CHUNK = 50
@@ -86,10 +87,8 @@ class SBCResult:
 
         Examples
         --------
-        >>> run_sbc("pem", "small", n_sims=100, seed=1).summary()  # doctest: +SKIP
+        >>> run_sbc("weibull", "small", n_sims=100, seed=1).summary()  # doctest: +SKIP
         """
-        from bridgebayes.sbc.report import ecdf_inside_band
-
         rows = []
         for quantity, group in self.ranks.groupby("quantity", sort=False):
             counts = rank_counts(group["rank"].to_numpy(), self.n_draws)
@@ -118,25 +117,6 @@ class SBCResult:
         """Every χ² p-value and the P(HR < 1) check above ``alpha``."""
         return bool((self.summary()["p_value"] > alpha).all()
                     and self.prob_check()["p_value"] > alpha)
-
-
-def rank_counts(ranks: np.ndarray, n_draws: int, *, bins: int = BINS) -> np.ndarray:
-    """Counts of ranks ``0 .. n_draws`` in ``bins`` equal bins (``n_draws + 1`` divisible).
-
-    Examples
-    --------
-    >>> rank_counts(np.arange(40), 39, bins=4).tolist()
-    [10, 10, 10, 10]
-    """
-    _check_draws(n_draws, bins)
-    return np.bincount(np.asarray(ranks, int) * bins // (n_draws + 1), minlength=bins)
-
-
-def _check_draws(n_draws: int, bins: int = BINS) -> None:
-    if isinstance(n_draws, bool) or not isinstance(n_draws, int | np.integer) or n_draws < 1 or (
-            (n_draws + 1) % bins):
-        raise BridgeBayesError(f"n_draws: expected an integer with n_draws + 1 divisible by "
-                               f"{bins} (e.g. 99, 199, 999), got {n_draws!r}")
 
 
 def rank_of(truth: float, draws: np.ndarray, rng: np.random.Generator) -> int:
@@ -192,7 +172,7 @@ def simulate_one(model: CalibratedModel, scenario: Scenario, *, seed: int, sim: 
 
 def _settings(model: CalibratedModel, scenario: Scenario, method: str, seed: int, n_draws: int,
               nuts: Any) -> dict[str, Any]:
-    return {"model": asdict(model), "scenario": asdict(scenario), "method": method,
+    return {"model": model.settings(), "scenario": asdict(scenario), "method": method,
             "seed": seed, "n_draws": n_draws, "chunk": CHUNK,
             "nuts": None if nuts is None else asdict(nuts)}
 
@@ -214,7 +194,8 @@ def run_sbc(model: str | CalibratedModel, scenario: str | Scenario, *, n_sims: i
     Parameters
     ----------
     model, scenario
-        ``"pem"``/``"weibull"`` and ``"small"``/``"large"`` (or the objects).
+        A name of :data:`bridgebayes.sbc.registry.MODELS` and ``"small"``/``"large"``
+        (or the objects).
     n_sims
         Number of simulations.
     seed
@@ -251,9 +232,9 @@ def run_sbc(model: str | CalibratedModel, scenario: str | Scenario, *, n_sims: i
     if isinstance(n_sims, bool) or not isinstance(n_sims, int) or n_sims < 1:
         raise BridgeBayesError(f"n_sims: expected a positive integer, got {n_sims!r}")
     n_draws = n_draws if n_draws is not None else (199 if method == "exact" else 99)
-    _check_draws(n_draws)
+    check_draws(n_draws)
     if method == "nuts" and nuts is None:
-        from bridgebayes.inference.fit import SamplerSettings
+        from bridgebayes.inference.driver import SamplerSettings
 
         nuts = SamplerSettings(chains=2, draws=1000, tune=1000)
     folder = None

@@ -1,4 +1,4 @@
-"""SBC graphics and checks: ECDF simultaneous bands, rank histograms, ECDF-difference plots.
+"""SBC graphics: rank histograms and ECDF-difference plots with simultaneous bands.
 
 The ECDF of the fractional ranks is evaluated at the 20 bin edges ``z_i = i / 20``; under
 uniformity its values are binomial, and ArviZ's optimised simultaneous band (Säilynoja,
@@ -8,58 +8,14 @@ whole ECDF with probability 0.95.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 from matplotlib.figure import Figure
 from scipy.stats import binom
 
-from bridgebayes.sbc.loop import BINS, SBCResult, rank_counts
+from bridgebayes.sbc.loop import SBCResult
+from bridgebayes.sbc.uniformity import BINS, ecdf_band, ecdf_values, rank_counts
 
-__all__ = ["ecdf_band", "ecdf_inside_band", "ecdf_values", "rank_figure"]
-
-BAND = 0.95
-
-
-@lru_cache(maxsize=32)
-def _band(n_sims: int, bins: int, prob: float) -> tuple[np.ndarray, np.ndarray]:
-    from arviz.stats.ecdf_utils import ecdf_confidence_band
-
-    z = np.arange(1, bins + 1) / bins
-    return ecdf_confidence_band(n_sims, z, z, prob=prob, method="optimized")
-
-
-def ecdf_band(n_sims: int, *, bins: int = BINS, prob: float = BAND
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Evaluation points and the simultaneous ``prob`` band of a uniform ECDF of ``n_sims``.
-
-    Examples
-    --------
-    >>> z, lower, upper = ecdf_band(100)
-    >>> bool(np.all(lower <= z) and np.all(z <= upper))
-    True
-    """
-    lower, upper = _band(int(n_sims), int(bins), float(prob))
-    return np.arange(1, bins + 1) / bins, lower, upper
-
-
-def ecdf_values(ranks: np.ndarray, n_draws: int, *, bins: int = BINS) -> np.ndarray:
-    """ECDF of the fractional ranks at ``z_i = i / bins`` (cumulated rank-bin counts / N).
-
-    Examples
-    --------
-    >>> ecdf_values(np.arange(40), 39, bins=4).tolist()
-    [0.25, 0.5, 0.75, 1.0]
-    """
-    counts = rank_counts(ranks, n_draws, bins=bins)
-    return np.cumsum(counts) / counts.sum()
-
-
-def ecdf_inside_band(ranks: np.ndarray, n_draws: int, *, prob: float = BAND) -> bool:
-    """Whether the rank ECDF lies inside its simultaneous ``prob`` band."""
-    values = ecdf_values(ranks, n_draws)
-    _, lower, upper = ecdf_band(np.asarray(ranks).size, prob=prob)
-    return bool(np.all((values >= lower - 1e-12) & (values <= upper + 1e-12)))
+__all__ = ["rank_figure"]
 
 
 def rank_figure(result: SBCResult) -> Figure:
@@ -67,7 +23,8 @@ def rank_figure(result: SBCResult) -> Figure:
 
     Examples
     --------
-    >>> rank_figure(run_sbc("pem", "small", n_sims=100, seed=1)).savefig("ranks.png")
+    >>> result = run_sbc("piecewise_exponential", "small", n_sims=100, seed=1)  # doctest: +SKIP
+    >>> rank_figure(result).savefig("ranks.png")
     ... # doctest: +SKIP
     """
     quantities = list(dict.fromkeys(result.ranks["quantity"]))

@@ -1,55 +1,38 @@
-"""Decision quantities from posterior draws, in one tidy table plus plain sentences.
+"""Decision quantities of a two-arm survival model from posterior draws.
 
 Conventions: the treatment effect is the hazard ratio of **treatment vs reference**
-(HR < 1: lower hazard with treatment, better for OS, PFS and GRFS).  Differences in
-survival and RMST are **treatment minus reference** (positive: treatment better).
-Everything here works on draws, so the exact oracle and a NUTS fit give their
-decision quantities through the same code.
+(HR < 1: lower hazard with treatment).  Differences in survival and RMST are **treatment
+minus reference** (positive: treatment better).  Everything here works on draws, so the
+exact oracle and a NUTS fit give their decision quantities through the same code, as rows of
+the one decision schema (:mod:`bridgebayes.summaries.decision`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import arviz as az
 import numpy as np
 import pandas as pd
 
 from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.summaries.decision import (
+    CURVE_COLUMNS,
+    Decision,
+    interval_text,
+    new_row,
+    percent,
+    table,
+)
 
-__all__ = ["Decision", "band_frame", "credible_interval", "decide"]
+__all__ = ["Decision", "band_frame", "credible_interval", "decide", "draw_row", "mcse_of_mean"]
 
 #: survival(times, arm) -> array (n_draws, n_times) of S(t) for arm 0 (reference) or 1.
 SurvivalFn = Callable[[np.ndarray, int], np.ndarray]
 
 
-@dataclass(frozen=True)
-class Decision:
-    """Decision quantities for one endpoint under one model and prior.
-
-    Attributes
-    ----------
-    table
-        Tidy table: ``quantity, arm, threshold, estimate, lower, upper, probability``.
-        ``estimate`` is the posterior median, ``lower``/``upper`` the equal-tailed
-        interval; ``probability`` holds posterior probabilities of the stated event.
-    curves
-        Per-arm survival on a time grid: ``time, arm, median, lower, upper``.
-    sentences
-        Plain-language statements for clinicians.
-    """
-
-    table: pd.DataFrame
-    curves: pd.DataFrame
-    sentences: tuple[str, ...]
-
-    def summary(self) -> str:
-        """The sentences, one per line."""
-        return "\n".join(self.sentences)
-
-
 def credible_interval(x: np.ndarray, ci: float) -> tuple[float, float, float]:
+    """``(median, lower, upper)`` of draws, equal-tailed interval of mass ``ci``."""
     # quantiles that are draws: no interpolation, so infinite draws (median never reached)
     # give infinite bounds instead of inf - inf
     method = "inverted_cdf" if np.isinf(x).any() else "linear"
@@ -59,17 +42,41 @@ def credible_interval(x: np.ndarray, ci: float) -> tuple[float, float, float]:
 
 def band_frame(times: np.ndarray, values: np.ndarray, ci: float, **labels: str) -> pd.DataFrame:
     """Tidy pointwise band of draws ``values`` (``n_draws × n_times``): ``time``, the
-    ``labels`` columns (e.g. ``arm=...``), ``median``, ``lower``, ``upper`` (equal-tailed)."""
+    ``labels`` columns (e.g. ``arm=...``), ``median``, ``lower``, ``upper`` (equal-tailed),
+    ``level``."""
     # one partition for the three quantiles (np.median is the 0.5 quantile, linear method)
     med, lo, hi = np.quantile(values, [0.5, (1 - ci) / 2, (1 + ci) / 2], axis=0)
-    return pd.DataFrame({"time": times, **labels, "median": med, "lower": lo, "upper": hi})
+    return pd.DataFrame({"time": times, **labels, "median": med, "lower": lo, "upper": hi,
+                         "level": ci})
 
 
-def _row(quantity: str, draws: np.ndarray | None, ci: float, *, arm: str = "",
-         threshold: float = np.nan, probability: float = np.nan) -> dict:
-    med, lo, hi = (np.nan,) * 3 if draws is None else credible_interval(draws, ci)
-    return {"quantity": quantity, "arm": arm, "threshold": threshold, "estimate": med,
-            "lower": lo, "upper": hi, "probability": probability}
+def mcse_of_mean(values: np.ndarray, chains: int) -> float:
+    """Monte Carlo standard error of the mean of draws (chain-major order), from ArviZ's
+    effective sample size; 0 for a constant."""
+    values = np.asarray(values, float).reshape(chains, -1)
+    if np.ptp(values) == 0:
+        return 0.0
+    return float(np.ravel(az.mcse(values, method="mean"))[0])
+
+
+def draw_row(quantity: str, draws: np.ndarray | None, ci: float, *, chains: int = 1,
+             **values: object) -> dict[str, object]:
+    """A decision row summarising ``draws`` (median, equal-tailed interval, MCSE of the
+    median), or a row of ``values`` only when ``draws`` is ``None``."""
+    row = new_row(quantity, level=ci, **values)
+    if draws is not None:
+        draws = np.asarray(draws, float).ravel()
+        row["estimate"], row["lower"], row["upper"] = credible_interval(draws, ci)
+        if np.isfinite(draws).all() and np.ptp(draws) > 0:
+            row["mcse"] = float(np.ravel(az.mcse(draws.reshape(chains, -1),
+                                                 method="median"))[0])
+    return row
+
+
+def _probability(quantity: str, event: np.ndarray, chains: int, **values: object) -> dict:
+    event = np.asarray(event, float)
+    return new_row(quantity, probability=float(event.mean()),
+                   mcse=mcse_of_mean(event, chains), **values)
 
 
 def _median_time(surv: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -94,13 +101,14 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
            horizon: float | None = None, ci: float = 0.95,
            extra: dict[str, np.ndarray] | None = None,
            interval_log_hr: np.ndarray | None = None,
-           interval_cuts: Sequence[float] | None = None) -> Decision:
+           interval_cuts: Sequence[float] | None = None, chains: int = 1,
+           time_unit: str = "months", followup: float | None = None) -> Decision:
     """Turn posterior draws into decision quantities.
 
     Parameters
     ----------
     log_hr
-        Posterior draws of the log hazard ratio (treatment vs reference), any shape.
+        Posterior draws of the log hazard ratio (treatment vs reference), chain-major.
     survival
         ``survival(times, arm)`` returning S(t) per draw, shape ``(n_draws, n_times)``,
         with draws aligned with ``log_hr``; without it only HR quantities are given.
@@ -113,7 +121,7 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
     rope
         Region of practical equivalence on the HR scale.
     landmarks
-        Times (months) for landmark survival and its difference.
+        Times for landmark survival and its difference (in ``time_unit``).
     deltas
         Thresholds for P(S_treatment(t*) − S_reference(t*) > delta).
     rmst_tau
@@ -123,15 +131,22 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
     ci
         Mass of the credible intervals (equal-tailed; HDI also given for the HR).
     extra
-        Further named posterior quantities to summarise (e.g. the Weibull AFT factor).
+        Further named posterior quantities to summarise (codes of
+        :data:`~bridgebayes.summaries.decision.QUANTITIES` or their display names, e.g.
+        the Weibull AFT factor).
     interval_log_hr
         Draws of interval-specific log HRs of a non-PH (time-varying) piecewise model,
-        shape ``(n_draws, n_intervals)``, aligned with ``log_hr``; adds one row per interval,
-        ``quantity = "HR (interval a–b months)"`` with the median HR and its interval, and
-        ``probability`` = P(HR < 1) in that interval (``threshold`` 1.0), plus a sentence.
+        shape ``(n_draws, n_intervals)``, aligned with ``log_hr``; adds per interval an
+        ``interval_hr`` row (component ``"a–b"``) and its P(HR < 1), plus a sentence.
     interval_cuts
-        Interior cut points (months) of those intervals, ``n_intervals − 1`` increasing
-        values; the first interval starts at 0, the last is open (``"a–inf"``).
+        Interior cut points of those intervals, ``n_intervals − 1`` increasing values; the
+        first interval starts at 0, the last is open (``"a–inf"``).
+    chains
+        Number of chains the draws come from (for the MCSE; 1 for independent draws).
+    time_unit
+        Unit of every time (stored in the rows, used in the sentences).
+    followup
+        Last observed time of the data: rows about later times are ``extrapolated``.
 
     Returns
     -------
@@ -141,90 +156,100 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
     --------
     >>> rng = np.random.default_rng(0)
     >>> d = decide(rng.normal(-0.3, 0.2, 4000), arms=("blina", "CAR-T"), endpoint="OS")
-    >>> round(float(d.table.query("quantity == 'P(HR < c)' and threshold == 1.0")
-    ...       ["probability"].iloc[0]), 2)
+    >>> round(float(d.get("prob_hr_below", threshold=1.0)["probability"]), 2)
     0.93
     """
     log_hr = np.asarray(log_hr, float).ravel()
     hr = np.exp(log_hr)
     ref, trt = arms
-    rows = [_row("HR", hr, ci)]
+    rows = [draw_row("hr", hr, ci, chains=chains)]
     hdi = az.hdi(hr, hdi_prob=ci)
-    rows.append({**_row("HR (HDI)", None, ci), "lower": float(hdi[0]), "upper": float(hdi[1])})
+    rows.append(new_row("hr_hdi", lower=float(hdi[0]), upper=float(hdi[1]), level=ci))
     for c in hr_thresholds:
-        rows.append(_row("P(HR < c)", None, ci, threshold=c, probability=float(np.mean(hr < c))))
-    p_rope = float(np.mean((hr >= rope[0]) & (hr <= rope[1])))
-    rows.append(_row(f"P({rope[0]} <= HR <= {rope[1]})", None, ci, probability=p_rope))
+        rows.append(_probability("prob_hr_below", hr < c, chains, threshold=float(c)))
+    in_rope = (hr >= rope[0]) & (hr <= rope[1])
+    rows.append(_probability("prob_rope", in_rope, chains, threshold=float(rope[0]),
+                             threshold_upper=float(rope[1])))
     for name, draws in (extra or {}).items():
-        rows.append(_row(name, np.asarray(draws, float).ravel(), ci))
+        code = "aft_factor" if name.startswith("AFT factor") else name
+        rows.append(draw_row(code, draws, ci, chains=chains))
     interval_rows = [] if interval_log_hr is None else _interval_rows(
-        interval_log_hr, interval_cuts, n_draws=log_hr.size, ci=ci)
+        interval_log_hr, interval_cuts, n_draws=log_hr.size, ci=ci, chains=chains)
     rows += interval_rows
-    med, lo, hi = credible_interval(hr, ci)
     p1 = float(np.mean(hr < 1))
     sentences = [
         f"Under the {prior} prior, the probability that {trt} lowers the {endpoint} hazard "
-        f"compared with {ref} (HR < 1) is {100 * p1:.0f}%.",
-        f"Posterior median HR {med:.2f} (95% credible interval {lo:.2f} to {hi:.2f}); "
-        f"probability of a practically negligible difference (HR {rope[0]}–{rope[1]}) "
-        f"{100 * p_rope:.0f}%.",
+        f"compared with {ref} (HR < 1) is {percent(p1)}.",
+        f"Posterior median HR {interval_text(rows[0])}; probability of a practically "
+        f"negligible difference (HR {rope[0]:g}–{rope[1]:g}) {percent(float(in_rope.mean()))}.",
     ]
     if interval_rows:
-        sentences.append(_interval_sentence(interval_rows, trt, ref))
-    curves = pd.DataFrame(columns=["time", "arm", "median", "lower", "upper"])
+        sentences.append(_interval_sentence(interval_rows, trt, ref, time_unit))
+    curves = pd.DataFrame(columns=list(CURVE_COLUMNS))
     if survival is not None:
         end = horizon or 1.5 * max([*landmarks, rmst_tau or 0.0, 1.0])
         grid = np.linspace(0.0, end, 601)
         surv = {0: survival(grid, 0), 1: survival(grid, 1)}
-        curves = pd.concat([band_frame(grid, surv[a], ci, arm=arms[a]) for a in (0, 1)],
-                           ignore_index=True)
-        rows += _landmark_rows(survival, arms, landmarks, deltas, ci, sentences, endpoint)
+        curves = pd.concat([band_frame(grid, surv[a], ci, arm=arms[a], component="")
+                            for a in (0, 1)], ignore_index=True)[list(CURVE_COLUMNS)]
+        rows += _landmark_rows(survival, arms, landmarks, deltas, ci, chains, sentences,
+                               endpoint, time_unit)
         if rmst_tau is not None:
-            rows += _rmst_rows(survival, arms, rmst_tau, ci)
-        for a in (0, 1):  # threshold: the grid end; inf = not reached by then
-            rows.append(_row("median survival", _median_time(surv[a], grid), ci, arm=arms[a],
-                             threshold=float(end)))
-    return Decision(pd.DataFrame(rows), curves, tuple(sentences))
+            rows += _rmst_rows(survival, arms, rmst_tau, ci, chains)
+        for a in (0, 1):  # time: the grid end; inf = not reached by then
+            rows.append(draw_row("median_survival", _median_time(surv[a], grid), ci,
+                                 chains=chains, arm=arms[a], time=float(end)))
+    frame = table(rows, time_unit=time_unit)
+    if followup is not None:
+        frame["extrapolated"] = _beyond(frame, float(followup))
+    return Decision(frame, curves, tuple(sentences))
+
+
+def _beyond(frame: pd.DataFrame, followup: float) -> pd.Series:
+    """Rows about times after the last follow-up (medians: an estimate beyond it)."""
+    median = frame["quantity"] == "median_survival"
+    return np.where(median, frame["estimate"] > followup, frame["time"] > followup)
 
 
 def _landmark_rows(survival: SurvivalFn, arms: tuple[str, str], landmarks: Sequence[float],
-                   deltas: Sequence[float], ci: float, sentences: list[str],
-                   endpoint: str) -> list[dict]:
+                   deltas: Sequence[float], ci: float, chains: int, sentences: list[str],
+                   endpoint: str, unit: str) -> list[dict]:
     rows = []
     at = np.asarray(landmarks, float)
     s_ref, s_trt = survival(at, 0), survival(at, 1)
+    pair = f"{arms[1]} - {arms[0]}"
     for j, t in enumerate(at):
         diff = s_trt[:, j] - s_ref[:, j]
-        rows.append(_row(f"S({t:g})", s_ref[:, j], ci, arm=arms[0], threshold=t))
-        rows.append(_row(f"S({t:g})", s_trt[:, j], ci, arm=arms[1], threshold=t))
-        rows.append(_row(f"S({t:g}) difference", diff, ci, arm=f"{arms[1]} - {arms[0]}",
-                         threshold=t))
+        rows.append(draw_row("survival", s_ref[:, j], ci, chains=chains, arm=arms[0], time=t))
+        rows.append(draw_row("survival", s_trt[:, j], ci, chains=chains, arm=arms[1], time=t))
+        rows.append(diff_row := draw_row("survival_difference", diff, ci, chains=chains,
+                                         arm=pair, time=t))
         for delta in deltas:
-            rows.append(_row(f"P(S({t:g}) difference > delta)", None, ci, threshold=delta,
-                             probability=float(np.mean(diff > delta))))
-        med, lo, hi = credible_interval(diff, ci)
+            rows.append(_probability("prob_survival_difference_above", diff > delta, chains,
+                                     arm=pair, time=t, threshold=float(delta)))
         sentences.append(
-            f"At {t:g} months, {endpoint} is {100 * np.median(s_trt[:, j]):.0f}% with {arms[1]} "
-            f"vs {100 * np.median(s_ref[:, j]):.0f}% with {arms[0]} (difference "
-            f"{100 * med:+.0f} points, 95% CrI {100 * lo:+.0f} to {100 * hi:+.0f}; "
-            f"probability that {arms[1]} is better {100 * np.mean(diff > 0):.0f}%).")
+            f"At {t:g} {unit}, {endpoint} is {100 * np.median(s_trt[:, j]):.0f}% with "
+            f"{arms[1]} vs {100 * np.median(s_ref[:, j]):.0f}% with {arms[0]} (difference "
+            f"{interval_text(diff_row, scale=100, digits=0, signed=True)} points; "
+            f"probability that {arms[1]} is better {percent(float(np.mean(diff > 0)))}).")
     return rows
 
 
-def _rmst_rows(survival: SurvivalFn, arms: tuple[str, str], tau: float, ci: float) -> list[dict]:
+def _rmst_rows(survival: SurvivalFn, arms: tuple[str, str], tau: float, ci: float,
+               chains: int) -> list[dict]:
     # trapezoid error <= tau h^2 max|S''| / 12: with 481 points and hazards up to 1/month,
     # about 1e-4 months at tau = 24 — far below the Monte Carlo error of the draws
     grid = np.linspace(0.0, tau, 481)
     rmst = {a: np.trapezoid(survival(grid, a), grid, axis=1) for a in (0, 1)}
-    return [_row(f"RMST({tau:g})", rmst[0], ci, arm=arms[0], threshold=tau),
-            _row(f"RMST({tau:g})", rmst[1], ci, arm=arms[1], threshold=tau),
-            _row(f"RMST({tau:g}) difference", rmst[1] - rmst[0], ci,
-                 arm=f"{arms[1]} - {arms[0]}", threshold=tau)]
+    return [draw_row("rmst", rmst[0], ci, chains=chains, arm=arms[0], time=tau),
+            draw_row("rmst", rmst[1], ci, chains=chains, arm=arms[1], time=tau),
+            draw_row("rmst_difference", rmst[1] - rmst[0], ci, chains=chains,
+                     arm=f"{arms[1]} - {arms[0]}", time=tau)]
 
 
 def _interval_rows(log_hr: np.ndarray, cuts: Sequence[float] | None, *, n_draws: int,
-                   ci: float) -> list[dict]:
-    """One row per interval of a time-varying effect: HR median/interval and P(HR < 1)."""
+                   ci: float, chains: int) -> list[dict]:
+    """Per interval of a time-varying effect: HR median/interval and P(HR < 1)."""
     log_hr = np.asarray(log_hr, float)
     cuts = np.atleast_1d(np.asarray([] if cuts is None else cuts, float))
     if log_hr.ndim != 2 or log_hr.shape[0] != n_draws:
@@ -238,15 +263,20 @@ def _interval_rows(log_hr: np.ndarray, cuts: Sequence[float] | None, *, n_draws:
     edges = [0.0, *cuts.tolist(), np.inf]
     rows = []
     for j in range(log_hr.shape[1]):
-        label = f"{edges[j]:g}–{edges[j + 1]:g}"
-        rows.append(_row(f"HR (interval {label} months)", np.exp(log_hr[:, j]), ci,
-                         threshold=1.0, probability=float(np.mean(log_hr[:, j] < 0))))
+        part = f"{edges[j]:g}–{edges[j + 1]:g}"
+        rows.append(draw_row("interval_hr", np.exp(log_hr[:, j]), ci, chains=chains,
+                             component=part, time=edges[j]))
+        rows.append(_probability("prob_interval_hr_below", log_hr[:, j] < 0, chains,
+                                 component=part, time=edges[j], threshold=1.0))
     return rows
 
 
-def _interval_sentence(rows: list[dict], trt: str, ref: str) -> str:
-    parts = [f"{row['quantity'][len('HR (interval '):-len(' months)')]} months "
-             f"{row['estimate']:.2f} ({row['lower']:.2f} to {row['upper']:.2f}; "
-             f"P(HR < 1) {100 * row['probability']:.0f}%)" for row in rows]
-    return (f"Time-varying hazard ratio of {trt} vs {ref} by interval (median, 95% CrI): "
+def _interval_sentence(rows: list[dict], trt: str, ref: str, unit: str) -> str:
+    hr_rows = [r for r in rows if r["quantity"] == "interval_hr"]
+    p_rows = [r for r in rows if r["quantity"] == "prob_interval_hr_below"]
+    parts = [f"{h['component']} {unit} {h['estimate']:.2f} ({h['lower']:.2f} to "
+             f"{h['upper']:.2f}; P(HR < 1) {percent(p['probability'])})"
+             for h, p in zip(hr_rows, p_rows, strict=True)]
+    level = f"{100 * float(hr_rows[0]['level']):g}%"
+    return (f"Time-varying hazard ratio of {trt} vs {ref} by interval (median, {level} CrI): "
             + "; ".join(parts) + ".")

@@ -30,22 +30,22 @@ from bridgebayes.inference.checks import (
     replicate_event_times,
     sample_event_times,
 )
-from bridgebayes.inference.fit import Fit, FitWarning, SamplerSettings, fit
-from bridgebayes.models.exact import pem_posterior, weibull_posterior
+from bridgebayes.inference.driver import SamplerSettings
+from bridgebayes.inference.fit import Fit, FitWarning, fit
 from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
+from bridgebayes.summaries.decision import COLUMNS, Decision
+from bridgebayes.summaries.decision import label as row_label
 
 
 def exact_fit(data: EndpointData, family, *, n: int = 4000) -> Fit:
     """A ``Fit`` holding exact posterior draws (with the model's free variables and ``obs``)."""
-    prior = {"log_hr_mu": family.log_hr_mu, "log_hr_sigma": family.log_hr_sigma}
+    draws = family.exact_posterior(data).draws(n, rng=5)
     if isinstance(family, WeibullPH):
-        draws = weibull_posterior(data, **prior).draws(n, rng=5)
         post = {"log_hr": draws["log_hr"], "k": draws["k"], "lam": draws["lam"],
                 "log_k": np.log(draws["k"]),
                 "cumhaz_mean_time": draws["lam"] * np.mean(data.time) ** draws["k"]}
         const = {}
     else:
-        draws = pem_posterior(data, cuts=family.cuts, **prior).draws(n, rng=5)
         post, const = {"log_hr": draws["log_hr"], "lambda": draws["lambda"]}, {
             "cuts": np.asarray(family.cuts)}
     loglik = family.log_likelihood(draws, data)
@@ -196,14 +196,15 @@ def seed_os(repo_root):
 def test_prior_predictive_hr_matches_the_normal_prior(seed_os):
     mu, sigma, n = -0.2, 0.42, 4000
     pp = prior_predictive(WeibullPH(log_hr_mu=mu, log_hr_sigma=sigma), seed_os, n=n, rng=7)
-    hr = pp.table[pp.table["quantity"] == "HR"].iloc[0]
+    decision = Decision(pp.table)
+    hr = decision.get("hr")
     z = stats.norm.ppf(0.975)
     for q, got, want in ((0.5, hr["estimate"], mu), (0.025, hr["lower"], mu - z * sigma),
                          (0.975, hr["upper"], mu + z * sigma)):
         # SD of a sample quantile: sqrt(q (1 - q) / n) / density at the quantile
         se = np.sqrt(q * (1 - q) / n) / stats.norm.pdf(stats.norm.ppf(q)) * sigma
         assert abs(np.log(got) - want) < 4 * se
-    p1 = pp.table.query("quantity == 'P(HR < c)' and threshold == 1.0")["probability"].iloc[0]
+    p1 = decision.get("prob_hr_below", threshold=1.0)["probability"]
     p = stats.norm.cdf(-mu / sigma)
     assert abs(p1 - p) < 4 * np.sqrt(p * (1 - p) / n)
     # the baseline prior too: log k ~ Normal(0, 1)
@@ -215,10 +216,19 @@ def test_prior_predictive_hr_matches_the_normal_prior(seed_os):
                          ids=["weibull", "pem"])
 def test_default_priors_imply_non_degenerate_survival_on_the_seed_cohort(seed_os, family):
     pp = prior_predictive(family, seed_os, n=1000, rng=3)
-    middle = pp.table[pp.table["quantity"].str.startswith("P(0.01 < S(")]
+    assert tuple(pp.table.columns) == COLUMNS
+    middle = pp.table[pp.table["quantity"] == "prob_survival_between"]
     assert len(middle) == 4  # two landmarks x two arms
+    assert sorted(zip(middle["arm"], middle["time"], strict=True)) == sorted(
+        (a, t) for a in seed_os.arms for t in (12.0, 24.0))
+    assert (middle["threshold"] == 0.01).all() and (middle["threshold_upper"] == 0.99).all()
     assert (middle["probability"] >= 0.2).all(), middle
-    s12 = pp.table.query("quantity == 'S(12)'")
+    for _, row in middle.iterrows():  # P(0.01 < S(t) < 0.99) of the prior draws
+        s = family.survival(pp.draws, [row["time"]], seed_os.arms.index(row["arm"]))[:, 0]
+        assert row["probability"] == pytest.approx(np.mean((s > 0.01) & (s < 0.99)), abs=1e-12)
+    assert row_label(middle.iloc[0]) == "P(0.01 < S(12 months) < 0.99)"
+    s12 = pp.table.query("quantity == 'survival' and time == 12")
+    assert len(s12) == 2
     assert (s12["upper"] - s12["lower"] > 0.5).all()  # a wide 95% prior interval
     assert set(pp.curves["arm"]) == set(seed_os.arms)
 
@@ -271,4 +281,9 @@ def test_checks_run_on_a_nuts_fit_of_a_time_varying_pem():
         "log_hr", "lambda[(0, 8]]", "lambda[(8, inf)]", "log_hr_interval[(0, 8]]",
         "log_hr_interval[(8, inf)]"]
     decision = result.decide()
-    assert decision.table["quantity"].str.startswith("HR (interval").sum() == 2
+    intervals = decision.table[decision.table["quantity"] == "interval_hr"]
+    assert intervals["component"].tolist() == ["0–8", "8–inf"]
+    draws = result.draws()
+    for j, row in enumerate(intervals.itertuples()):
+        assert row.estimate == pytest.approx(np.median(np.exp(draws["log_hr_interval"][:, j])))
+    assert (decision.table["quantity"] == "prob_interval_hr_below").sum() == 2

@@ -16,7 +16,8 @@ import pytest
 
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.inference import driver as samplers
-from bridgebayes.inference.fit import SamplerSettings, fit
+from bridgebayes.inference.driver import SamplerSettings
+from bridgebayes.inference.fit import fit
 from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
 from bridgebayes.models.piecewise import default_cuts
 
@@ -180,3 +181,84 @@ def _tiny():
     return EndpointData("os", np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
                         np.array([1, 0, 1, 1, 0, 1]), np.array([0, 0, 0, 1, 1, 1]),
                         ("ref", "trt"), np.arange(6))
+
+
+# ---------------------------------------------------------------------- the one NUTS driver
+def test_sampler_settings_live_in_the_driver():
+    from bridgebayes.inference import fit as fit_module
+
+    assert fit_module.SamplerSettings is SamplerSettings
+    assert SamplerSettings().retry is True and SamplerSettings(retry=False).retry is False
+
+
+class _Gate:
+    def __init__(self, passed):
+        self.passed = passed
+
+
+@pytest.mark.parametrize(("gates", "retry", "calls", "retried"), [
+    ([True], True, 1, False),            # passed: no retry
+    ([False, True], True, 2, True),      # failed: one retry, with the retry settings
+    ([False, False], True, 2, True),     # still failing: returned with the failed gate
+    ([False], False, 1, False),          # retry=False: the failed gate is reported as it is
+])
+def test_run_nuts_gates_and_retries_once(monkeypatch, gates, retry, calls, retried):
+    seen, verdicts = [], iter(gates)
+
+    def fake_sample(data, family, **options):
+        seen.append(options)
+        return f"idata{len(seen)}"
+
+    monkeypatch.setattr(samplers, "sample", fake_sample)
+    monkeypatch.setattr(samplers, "diagnose", lambda idata: _Gate(next(verdicts)))
+    settings = SamplerSettings(chains=3, draws=50, tune=60, target_accept=0.85,
+                               retry_tune=70, retry_target_accept=0.95, retry=retry,
+                               backend="pymc")
+    result = samplers.run_nuts("data", WeibullPH(), settings, seed=10)
+    assert len(seen) == calls and result.retried is retried
+    assert result.idata == f"idata{calls}" and result.gate.passed is gates[calls - 1]
+    assert result.seed == 10 + (calls - 1)
+    assert seen[0] == {"backend": "pymc", "seed": 10, "draws": 50, "tune": 60, "chains": 3,
+                       "cores": 1, "target_accept": 0.85}
+    if calls == 2:
+        assert seen[1] == seen[0] | {"seed": 11, "tune": 70, "target_accept": 0.95}
+
+
+@pytest.mark.filterwarnings("ignore::bridgebayes.inference.fit.FitWarning")
+def test_fit_reports_the_driver_result_and_its_settings(monkeypatch, trials):
+    """fit() goes through run_nuts: without retry a failing gate is kept, and recorded."""
+    calls = []
+    original = samplers.run_nuts
+
+    def counting(data, family, settings, *, seed):
+        calls.append((settings, seed))
+        return original(data, family, settings, seed=seed)
+
+    import bridgebayes.inference.fit as fit_module
+
+    monkeypatch.setattr(fit_module, "run_nuts", counting)
+    settings = SamplerSettings(chains=2, draws=100, tune=100, retry=False)
+    result = fit(trials[0], WeibullPH(), seed=3, sampler=settings)
+    assert calls == [(settings, 3)]
+    assert not result.retried and not result.gate.passed  # 100 draws: ESS gate fails
+    assert json.loads(result.idata.attrs["sampler"])["retry"] is False
+    assert result.idata.attrs["gate_passed"] == 0 and result.idata.attrs["retried"] == 0
+
+
+def test_diagnose_gates_parameters_not_per_unit_terms(trials):
+    idata = run(trials[0], PiecewiseExponentialPH(n_intervals=3), seed=2)
+    gate = samplers.diagnose(idata)
+    names = set(gate.per_variable.index.str.replace(r"\[.*", "", regex=True))
+    assert {"log_hr", "hr", "lambda"} <= names
+    assert not names & {n for n, v in idata.posterior.data_vars.items() if "unit" in v.dims}
+
+
+def test_sample_prior_draws_the_priors_reproducibly(trials):
+    model = WeibullPH(log_hr_mu=-0.2, log_hr_sigma=0.5).build_model(trials[0])
+    a = samplers.sample_prior(model, draws=2000, seed=4)
+    b = samplers.sample_prior(model, draws=2000, seed=4)
+    np.testing.assert_array_equal(a.prior["log_hr"], b.prior["log_hr"])
+    log_hr = a.prior["log_hr"].to_numpy().ravel()
+    assert log_hr.size == 2000
+    assert abs(log_hr.mean() + 0.2) < 4 * 0.5 / np.sqrt(2000)
+    assert abs(log_hr.std() - 0.5) < 0.03

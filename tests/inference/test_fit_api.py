@@ -10,7 +10,8 @@ from matplotlib.figure import Figure
 
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.cohort import load_cohort
-from bridgebayes.inference.fit import SamplerSettings, fit
+from bridgebayes.inference.driver import SamplerSettings
+from bridgebayes.inference.fit import fit
 from bridgebayes.models.families import WeibullPH
 
 SMALL = SamplerSettings(chains=2, draws=400, tune=400)

@@ -15,6 +15,7 @@ from lifelines.datasets import load_leukemia
 from bridgebayes.data.survival_table import load_survival_table
 from bridgebayes.inference.fit import fit
 from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
+from bridgebayes.summaries.decision import label
 
 VAGUE = 10.0
 
@@ -48,7 +49,8 @@ def test_weibull_matches_weibull_aft_converted_to_ph(leukemia):
     draws = result.draws()
     assert abs(np.median(draws["log_hr"]) - mle) <= 0.5 * draws["log_hr"].std()
     assert abs(np.median(draws["k"]) - shape) <= 0.5 * draws["k"].std()
-    table = result.decide(landmarks=(12.0,)).table
-    aft = table[table["quantity"] == "AFT factor (ratio of medians)"]["estimate"].iloc[0]
+    row = result.decide(landmarks=(12.0,)).get("aft_factor")  # the family's own quantity
+    assert label(row) == "AFT factor (ratio of medians)"
+    aft = row["estimate"]
     assert aft == np.median(np.exp(-draws["log_hr"] / draws["k"]))
     assert aft < 1  # Rx = 1 (placebo) relapses sooner: shorter times

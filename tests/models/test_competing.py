@@ -15,18 +15,19 @@ from scipy import integrate
 from bridgebayes import load_cohort
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.endpoints import EndpointData
-from bridgebayes.inference.fit import SamplerSettings
+from bridgebayes.inference.driver import SamplerSettings
+from bridgebayes.inference.multistate import fit_competing_risks
 from bridgebayes.models.competing import (
     CauseModel,
     CompetingRisksPosterior,
     cause_specific_data,
     cumulative_incidence,
     exact_competing_risks,
-    fit_competing_risks,
     incidence_grid,
 )
 from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
 from bridgebayes.reference.analysis import cif_at
+from bridgebayes.summaries.decision import COLUMNS, CURVE_COLUMNS
 
 LANDMARKS = (3.0, 6.0, 12.0, 24.0)
 
@@ -167,11 +168,14 @@ def test_bad_inputs_name_the_problem():
     bad = EndpointData("relapse_nrm", data.time, np.where(data.event == 2, 5, data.event),
                        data.arm, data.arms, data.ids, causes=data.causes)
     with pytest.raises(BridgeBayesError, match=r"event: .*value 5"):
-        exact_competing_risks(bad, rng=1)
-    with pytest.raises(BridgeBayesError, match="family"):
-        exact_competing_risks(data, family="cox", rng=1)
-    with pytest.raises(BridgeBayesError, match="cuts: unknown cause"):
-        exact_competing_risks(data, cuts={"death": [3.0]}, rng=1)
+        exact_competing_risks(bad, WeibullPH(), rng=1)
+    with pytest.raises(BridgeBayesError, match="expected a family"):
+        exact_competing_risks(data, "cox", rng=1)
+    with pytest.raises(BridgeBayesError, match="unknown \\['death'\\]"):
+        exact_competing_risks(data, {"relapse": WeibullPH(), "nrm": WeibullPH(),
+                                     "death": WeibullPH()}, rng=1)
+    with pytest.raises(BridgeBayesError, match="no exact posterior"):
+        exact_competing_risks(data, PiecewiseExponentialPH(time_varying=True), rng=1)
     with pytest.raises(BridgeBayesError, match="one family per cause"):
         fit_competing_risks(data, {"relapse": WeibullPH()}, seed=1)
     a = CauseModel("relapse", WeibullPH(), {"log_hr": np.zeros(3), "k": np.ones(3),
@@ -184,24 +188,27 @@ def test_bad_inputs_name_the_problem():
 
 def test_decision_table_is_tidy_and_consistent():
     data = simulate_competing(4, 60)
-    post = exact_competing_risks(data, family="weibull", n_draws=2000, rng=2)
+    post = exact_competing_risks(data, WeibullPH(), n_draws=2000, rng=2)
     decision = post.decide(landmarks=(12.0, 24.0), deltas=(0.0, 0.05), delta_landmark=24.0)
     table = decision.table
-    assert list(table.columns) == ["quantity", "cause", "arm", "threshold", "estimate", "lower",
-                                   "upper", "probability"]
+    assert tuple(table.columns) == COLUMNS
+    assert set(table["analysis"]) == {"competing_risks"}
     cif24 = post.cumulative_incidence([24.0], 0)["nrm"][:, 0], post.cumulative_incidence(
         [24.0], 1)["nrm"][:, 0]
     diff = cif24[1] - cif24[0]
-    row = table.query("quantity == 'CIF(24) difference' and cause == 'nrm'").iloc[0]
+    row = decision.get("cif_difference", component="nrm", time=24.0)
     assert row["estimate"] == pytest.approx(np.median(diff), rel=1e-12)
-    assert row["probability"] == pytest.approx(np.mean(diff < 0), abs=1e-12)
-    p = table.query("quantity == 'P(CIF(24) difference > delta)' and cause == 'nrm'")
+    assert row["level"] == 0.95
+    below = decision.get("prob_cif_difference_below", component="nrm", time=24.0)
+    assert below["probability"] == pytest.approx(np.mean(diff < 0), abs=1e-12)
+    p = table.query("quantity == 'prob_cif_difference_above' and component == 'nrm'")
     assert p["probability"].tolist() == pytest.approx([np.mean(diff > 0), np.mean(diff > 0.05)])
-    hr = table.query("quantity == 'cause-specific HR' and cause == 'relapse'").iloc[0]
+    assert (p["mcse"] > 0).all()
+    hr = decision.get("prob_hr_below", component="relapse")
     log_hr = post.models[0].draws["log_hr"]
     assert hr["probability"] == pytest.approx(np.mean(log_hr < 0), abs=1e-12)
     curves = decision.curves
-    assert set(curves.columns) == {"time", "arm", "cause", "median", "lower", "upper"}
+    assert tuple(curves.columns) == CURVE_COLUMNS
     assert len(curves) == 2 * 2 * 121
     assert (curves["lower"] <= curves["median"] + 1e-15).all()
     assert len(decision.sentences) == 2 + 2 * 2
@@ -212,9 +219,12 @@ def test_decision_table_is_tidy_and_consistent():
 AJ_LANDMARKS = (6.0, 12.0, 18.0, 24.0)
 
 
+FAMILIES = {"pem": PiecewiseExponentialPH(), "weibull": WeibullPH()}
+
+
 def _aj_outside_band(data: EndpointData, family: str, *, swap_arms: bool = False) -> int:
     """How many (arm, cause, landmark) AJ estimates lie outside the posterior 95% band."""
-    post = exact_competing_risks(data, family=family, n_draws=2000, rng=5)
+    post = exact_competing_risks(data, FAMILIES[family], n_draws=2000, rng=5)
     outside = 0
     for a in (0, 1):
         cif = post.cumulative_incidence(AJ_LANDMARKS, a)
@@ -256,9 +266,8 @@ def _mcse_mean_sd(x: np.ndarray, chains: int) -> tuple[float, float]:
 @pytest.mark.slow  # two NUTS compilations: 20-50 s on a shared machine
 def test_nuts_cif_matches_the_exact_oracle():
     data = simulate_competing(7, 40)
-    cuts = {"relapse": [8.0], "nrm": [8.0]}
-    exact = exact_competing_risks(data, family="pem", cuts=cuts, n_draws=8000, rng=3)
-    families = {c: PiecewiseExponentialPH(cuts=tuple(cuts[c])) for c in data.causes}
+    families = {c: PiecewiseExponentialPH(cuts=(8.0,)) for c in data.causes}
+    exact = exact_competing_risks(data, families, n_draws=8000, rng=3)
     nuts = fit_competing_risks(data, families, seed=5,
                                sampler=SamplerSettings(chains=2, draws=500, tune=500,
                                                        retry_tune=500, retry_target_accept=0.9))
@@ -275,11 +284,11 @@ def test_nuts_cif_matches_the_exact_oracle():
 
 def test_seed_cohort_runs_end_to_end(repo_root):
     cohort = load_cohort(repo_root / "data/cao2025/cohort.csv", arms=("blinatumomab", "CAR-T"))
-    post = exact_competing_risks(cohort.endpoint("relapse_nrm"), family="weibull",
-                                 log_hr_sigma=0.42, n_draws=1000, rng=1)
+    post = exact_competing_risks(cohort.endpoint("relapse_nrm"), WeibullPH(log_hr_sigma=0.42),
+                                 n_draws=1000, rng=1)
     table = post.decide().table
     assert table["probability"].dropna().between(0, 1).all()
-    assert set(table["cause"]) == {"relapse", "nrm"}
+    assert set(table["component"]) == {"relapse", "nrm"}
 
 
 def test_sentences_use_readable_cause_names():
@@ -289,7 +298,12 @@ def test_sentences_use_readable_cause_names():
     draws = {"log_hr": np.zeros(50), "lambda": np.full((50, 1), 0.02), "cuts": np.array([])}
     post = CompetingRisksPosterior(tuple(CauseModel(c, PiecewiseExponentialPH(), draws)
                                          for c in ("relapse", "nrm")), ("blina", "CAR-T"))
-    sentences = post.decide(landmarks=(12.0,)).sentences
+    decision = post.decide(landmarks=(12.0,), cause_labels={"nrm": "NRM"})
+    sentences = decision.sentences
     assert any(s.startswith("Cause-specific HR for NRM (CAR-T vs blina)") for s in sentences)
     assert any("NRM cumulative incidence" in s for s in sentences)
     assert not any(" nrm " in s for s in sentences)
+    assert any(s.startswith("Cause-specific HR for relapse") for s in sentences)  # no label
+    assert set(decision.table["component"]) == {"relapse", "nrm"}  # the table keeps the codes
+    plain = post.decide(landmarks=(12.0,)).sentences  # default: the cause labels themselves
+    assert any(s.startswith("Cause-specific HR for nrm (CAR-T vs blina)") for s in plain)

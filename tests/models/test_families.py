@@ -479,3 +479,200 @@ def test_numpy_functions_validate_inputs():
         WeibullPH().survival(draws, [1.0], 0, covariates=[1.0])
     with pytest.raises(BridgeBayesError, match="cuts"):
         PiecewiseExponentialPH().survival({"log_hr": [0.0], "lambda": [[0.1]]}, [1.0], 0)
+
+
+# ------------------------------------------------------------------------- registry hooks
+PEM_FIXED = PiecewiseExponentialPH(cuts=(6.0,), crude_rate=0.05, a0=0.5, log_hr_mu=-0.2,
+                                   log_hr_sigma=0.7)
+WEIBULL_FIXED = WeibullPH(mean_time=10.0, a0=2.0, log_k_mu=0.3, log_k_sigma=0.4,
+                          log_hr_mu=-0.2, log_hr_sigma=0.7)
+
+
+def test_names_labels_and_descriptions():
+    assert (PiecewiseExponentialPH.name, PiecewiseExponentialPH.label) == (
+        "piecewise_exponential", "PEM")
+    assert (WeibullPH.name, WeibullPH.label) == ("weibull", "Weibull")
+    text = PiecewiseExponentialPH(n_intervals=3, a0=0.5).describe()
+    assert "3 intervals" in text and "a0 = 0.5" in text
+    assert "Normal(0.3, 0.4)" in WEIBULL_FIXED.describe() and "a0 = 2.0" in \
+        WEIBULL_FIXED.describe()
+
+
+@pytest.mark.parametrize("family", [PEM_FIXED, WEIBULL_FIXED,
+                                    PiecewiseExponentialPH(time_varying=True, n_intervals=2),
+                                    WeibullPH(covariates=("age",))])
+def test_options_round_trip_through_a_spec_table(family):
+    table = family.options()
+    assert all(not isinstance(v, tuple) and v is not None for v in table.values())
+    assert type(family).from_options(table) == family
+    from bridgebayes.core.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"spec\.toml: unknown option\(s\) \['shape'\]"):
+        type(family).from_options(table | {"shape": 2.0}, where="spec.toml")
+    with pytest.raises(SpecError, match=r"spec\.toml: .*log_hr_sigma"):
+        type(family).from_options(table | {"log_hr_sigma": -1.0}, where="spec.toml")
+
+
+def test_prior_draws_follow_the_fixed_priors():
+    rng = np.random.default_rng(8)
+    pem = PEM_FIXED.prior_draws(4000, rng)
+    assert set(pem) == {"log_hr", "hr", "lambda", "cuts"} and pem["lambda"].shape == (4000, 2)
+    assert pem["cuts"].tolist() == [6.0]
+    assert stats.kstest(pem["log_hr"], stats.norm(-0.2, 0.7).cdf).pvalue > 1e-3
+    np.testing.assert_allclose(pem["hr"], np.exp(pem["log_hr"]), rtol=1e-15)
+    for j in range(2):  # lambda_j ~ Gamma(a0, a0 / r): mean r
+        assert stats.kstest(pem["lambda"][:, j], stats.gamma(0.5, scale=0.05 / 0.5).cdf
+                            ).pvalue > 1e-3
+    w = WEIBULL_FIXED.prior_draws(4000, rng)
+    assert set(w) == {"log_hr", "hr", "k", "lam", "log_lam"}
+    assert stats.kstest(np.log(w["k"]), stats.norm(0.3, 0.4).cdf).pvalue > 1e-3
+    # lam | k ~ Gamma(a0, a0 m^k), i.e. lam m^k ~ Gamma(a0, a0)
+    cum = np.exp(w["log_lam"] + w["k"] * np.log(10.0))
+    assert stats.kstest(cum, stats.gamma(2.0, scale=0.5).cdf).pvalue > 1e-3
+    np.testing.assert_allclose(w["lam"], np.exp(w["log_lam"]), rtol=1e-15)
+
+
+@pytest.mark.parametrize("family", [PEM_FIXED, WEIBULL_FIXED], ids=["pem", "weibull"])
+def test_prior_draws_are_the_pymc_models_prior(family):
+    """The prior the SBC truths come from is the prior of the PyMC model (two-sample KS)."""
+    from bridgebayes.inference.driver import sample_prior
+
+    data = random_data(3)
+    prior = sample_prior(family.build_model(data), draws=3000, seed=5).prior
+    ours = family.prior_draws(3000, np.random.default_rng(6))
+    pymc = {"log_hr": prior["log_hr"].to_numpy().ravel()}
+    if isinstance(family, WeibullPH):
+        pymc |= {"k": prior["k"].to_numpy().ravel(), "lam": prior["lam"].to_numpy().ravel()}
+    else:
+        lam = prior["lambda"].to_numpy().reshape(-1, 2)
+        pymc |= {"lambda[0]": lam[:, 0], "lambda[1]": lam[:, 1]}
+        ours = ours | {"lambda[0]": ours["lambda"][:, 0], "lambda[1]": ours["lambda"][:, 1]}
+    for name, values in pymc.items():
+        assert stats.ks_2samp(np.log(values) if name != "log_hr" else values,
+                              np.log(ours[name]) if name != "log_hr" else ours[name]
+                              ).pvalue > 1e-3, name
+
+
+def test_event_times_invert_the_cumulative_hazard_in_closed_form():
+    e = np.array([0.01, 0.3, 1.0, 2.5])
+    x = np.array([0, 1, 0, 1])
+    w = {"log_hr": np.log([2.0]), "k": np.array([1.5]), "lam": np.array([0.02])}
+    want = (e / (0.02 * 2.0 ** x)) ** (1 / 1.5)
+    np.testing.assert_allclose(WeibullPH().event_times(w, e, x), want, rtol=1e-13)
+    pem = PiecewiseExponentialPH(cuts=(5.0, 10.0))
+    p = {"log_hr": np.log([0.5]), "lambda": np.array([[0.1, 0.2, 0.05]])}
+    # H0: 0.1 t to t = 5 (0.5), + 0.2 (t - 5) to t = 10 (1.5), then + 0.05 (t - 10)
+    h0 = e * np.exp(-np.log(0.5) * x)  # H0(T) = E / HR^x
+    by_hand = np.where(h0 <= 0.5, h0 / 0.1,
+                       np.where(h0 <= 1.5, 5 + (h0 - 0.5) / 0.2, 10 + (h0 - 1.5) / 0.05))
+    np.testing.assert_allclose(pem.event_times(p, e, x), by_hand, rtol=1e-13)
+
+
+@pytest.mark.parametrize(("family", "draws"), [
+    (WeibullPH(), {"log_hr": np.zeros(3), "k": np.array([0.5, 1.0, 3.0]),
+                   "lam": np.array([0.3, 0.05, 1e-4])}),
+    (PiecewiseExponentialPH(cuts=(2.0, 5.0)), {"log_hr": np.zeros(2), "lambda": np.array(
+        [[0.1, 0.4, 0.02], [1.0, 0.01, 0.3]])}),
+], ids=["weibull", "pem"])
+def test_closed_form_baseline_inverse_equals_the_numerical_inversion(family, draws):
+    target = np.array([[1e-3, 0.2, 0.9, 2.0, 6.0]] * np.shape(draws["log_hr"])[0])
+    closed = family.baseline_inverse(draws, target)
+    numeric = SurvivalFamily.baseline_inverse(family, draws, target)  # the default bisection
+    np.testing.assert_allclose(closed, numeric, rtol=1e-9)
+    np.testing.assert_allclose(  # and H0(inverse) = target, draw by draw
+        [np.exp(family.log_cumhaz({k: (v[[s]] if k != "cuts" else v) for k, v in draws.items()},
+                                  closed[s], 0))[0] for s in range(closed.shape[0])],
+        target, rtol=1e-10)
+
+
+def test_baseline_inverse_is_inf_where_the_hazard_never_gets_there():
+    pem = PiecewiseExponentialPH(cuts=(5.0,))
+    got = pem.baseline_inverse({"lambda": np.array([[0.01, 0.0]])}, np.array([[0.02, 1.0]]))
+    assert got[0, 0] == pytest.approx(2.0) and np.isinf(got[0, 1])
+    cured = SurvivalFamily.baseline_inverse(pem, {"lambda": np.array([[0.01, 0.0]]),
+                                                  "log_hr": np.zeros(1)},
+                                            np.array([[1.0]]))
+    assert np.isinf(cured[0, 0])
+
+
+def test_calibration_values_are_the_unconstrained_parameters():
+    pem = {"log_hr": np.array([-0.3, 0.1]), "lambda": np.array([[0.1, 0.2], [0.3, 0.0]])}
+    values = PEM_FIXED.calibration_values(pem)
+    assert list(values) == ["log_hr", "log_lambda[0]", "log_lambda[1]"]
+    np.testing.assert_allclose(values["log_lambda[1]"], [np.log(0.2), -np.inf])
+    w = {"log_hr": np.array([0.2]), "k": np.array([2.0]), "lam": np.array([0.0]),
+         "log_lam": np.array([-800.0])}  # lam below float range: log_lam is used
+    values = WeibullPH().calibration_values(w)
+    assert {k: v.tolist() for k, v in values.items()} == {
+        "log_hr": [0.2], "log_k": [np.log(2.0)], "log_lam": [-800.0]}
+
+
+def test_constants_effect_pieces_and_parameter_tables():
+    draws = {"log_hr": np.array([0.1, 0.2]), "lambda": np.array([[0.1, 0.2], [0.3, 0.4]]),
+             "log_hr_interval": np.array([[0.0, 0.5], [0.1, 0.6]]), "cuts": np.array([7.0])}
+    tv = PiecewiseExponentialPH(time_varying=True)
+    assert tv.with_constants(draws) == PiecewiseExponentialPH(time_varying=True, cuts=(7.0,))
+    assert tv.with_constants({"log_hr": draws["log_hr"]}) is tv
+    assert WeibullPH().with_constants(draws) == WeibullPH()
+    log_hr, cuts = tv.effect_pieces(draws)
+    np.testing.assert_array_equal(log_hr, draws["log_hr_interval"])
+    assert cuts.tolist() == [7.0]
+    log_hr, cuts = PiecewiseExponentialPH().effect_pieces(draws)
+    assert log_hr.tolist() == [[0.1], [0.2]] and cuts.size == 0
+    assert tv.baseline_variables() == ("lambda",) == PiecewiseExponentialPH().baseline_variables()
+    assert WeibullPH().baseline_variables() == ("k", "lam")
+    table = PiecewiseExponentialPH().parameter_draws(draws)
+    assert list(table) == ["lambda[0]", "lambda[1]"] and table["lambda[1]"].tolist() == [0.2, 0.4]
+    assert list(WeibullPH().parameter_draws({"k": [1.0], "lam": [2.0]})) == ["k", "lam"]
+
+
+def test_cumhaz_rows_evaluate_each_draw_at_its_own_times():
+    draws = {"log_hr": np.zeros(2), "k": np.array([1.0, 2.0]), "lam": np.array([0.1, 0.01])}
+    t = np.array([[1.0, 4.0, 9.0], [2.0, 3.0, 10.0]])
+    np.testing.assert_allclose(WeibullPH().cumhaz_rows(draws, t),
+                               [[0.1, 0.4, 0.9], [0.04, 0.09, 1.0]], rtol=1e-13)
+    pem = PiecewiseExponentialPH(cuts=(5.0,))
+    rows = pem.cumhaz_rows({"log_hr": np.zeros(2), "lambda": np.array([[0.1, 0.2],
+                                                                     [0.0, 1.0]])}, t)
+    np.testing.assert_allclose(rows, [[0.1, 0.4, 0.5 + 0.2 * 4], [0.0, 0.0, 5.0]], rtol=1e-13)
+
+
+def test_decision_options_give_the_family_quantities():
+    w = {"log_hr": np.array([-0.4, 0.2]), "k": np.array([2.0, 0.5])}
+    extra = WeibullPH().decision_options(w)["extra"]
+    np.testing.assert_allclose(extra["AFT factor (ratio of medians)"], np.exp(
+        -w["log_hr"] / w["k"]))
+    given = WeibullPH().decision_options(w | {"aft_factor": np.array([9.0, 9.0])})
+    assert given["extra"]["AFT factor (ratio of medians)"].tolist() == [9.0, 9.0]
+    assert PiecewiseExponentialPH().decision_options({"log_hr": np.zeros(1)}) == {}
+    tv = {"log_hr_interval": np.zeros((1, 2)), "cuts": np.array([6.0])}
+    options = PiecewiseExponentialPH(time_varying=True).decision_options(tv)
+    assert set(options) == {"interval_log_hr", "interval_cuts"}
+    decision = decide(np.zeros(1), **options)
+    assert decision.get("interval_hr", component="6–inf")["estimate"] == 1.0
+
+
+def test_exact_posterior_hook_is_the_oracle_with_the_family_options():
+    from bridgebayes.models.exact import pem_posterior, weibull_posterior
+    from bridgebayes.models.piecewise import default_cuts
+
+    data = random_data(4, n=40)
+    pem = PiecewiseExponentialPH(n_intervals=3, a0=0.3, log_hr_mu=0.1, log_hr_sigma=0.5)
+    assert pem.has_exact_posterior()
+    ours = pem.exact_posterior(data)
+    cuts = default_cuts(data.time, data.event, n_intervals=3)
+    theirs = pem_posterior(data, cuts=cuts, a0=0.3, log_hr_mu=0.1, log_hr_sigma=0.5)
+    assert ours.log_evidence == theirs.log_evidence
+    np.testing.assert_array_equal(ours.draws(20, rng=1)["lambda"], theirs.draws(20, rng=1)[
+        "lambda"])
+    assert ours.settings["cuts"].tolist() == pem.cuts_for(data).tolist() == cuts.tolist()
+    w = WeibullPH(a0=0.3, log_k_sigma=0.5, mean_time=12.0)
+    assert w.exact_posterior(data).log_evidence == weibull_posterior(
+        data, a0=0.3, log_k_sigma=0.5, mean_time=12.0, log_hr_mu=0.0,
+        log_hr_sigma=1.0).log_evidence
+    for family in (PiecewiseExponentialPH(baseline="random_walk"),
+                   PiecewiseExponentialPH(time_varying=True),
+                   PiecewiseExponentialPH(covariates=("age",)), WeibullPH(covariates=("age",))):
+        assert not family.has_exact_posterior()
+        with pytest.raises(BridgeBayesError, match="no exact posterior"):
+            family.exact_posterior(data)

@@ -11,35 +11,46 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import integrate, stats
+from scipy import integrate
 
 from bridgebayes import load_cohort
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.endpoints import EndpointData
-from bridgebayes.inference.fit import SamplerSettings
+from bridgebayes.inference.driver import SamplerSettings
+from bridgebayes.inference.multistate import fit_illness_death
 from bridgebayes.models.exact import pem_posterior, weibull_posterior
-from bridgebayes.models.families import WeibullPH
+from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
 from bridgebayes.models.illness_death import (
     QUANTITIES,
     SOJOURN_FLOOR,
     TRANSITIONS,
     IllnessDeathModel,
     exact_illness_death,
-    fit_illness_death,
     illness_death_data,
     illness_death_from_times,
     simulate_illness_death,
     state_probabilities,
+    transition_data,
 )
+from bridgebayes.summaries.decision import COLUMNS
 
 ARMS = ("blinatumomab", "CAR-T")
 TIMES = np.array([0.0, 1.0, 6.0, 12.0, 24.0, 36.0])
 FAST = "FAST_COMPILE"  # one log-density evaluation: compiling C code would cost more
 
 
-def _draws(lam, k, hr=(1.0, 1.0, 1.0)) -> dict[str, np.ndarray]:
-    return {"log_hr": np.log(np.atleast_2d(np.asarray(hr, float))),
-            "k": np.atleast_2d(np.asarray(k, float)), "lam": np.atleast_2d(np.asarray(lam, float))}
+WEIBULL = dict.fromkeys(TRANSITIONS, WeibullPH())
+
+
+def _draws(lam, k, hr=(1.0, 1.0, 1.0)) -> dict[str, dict[str, np.ndarray]]:
+    """Weibull draws per transition, one draw (or one per row of 2-D inputs)."""
+    lam, k, hr = (np.atleast_2d(np.asarray(v, float)) for v in (lam, k, hr))
+    return {name: {"log_hr": np.log(hr[:, j]), "k": k[:, j], "lam": lam[:, j]}
+            for j, name in enumerate(TRANSITIONS)}
+
+
+def _state(lam, k, hr, times, arm):
+    return state_probabilities(WEIBULL, _draws(lam, k, hr), times, arm)
 
 
 @pytest.fixture(scope="module")
@@ -84,11 +95,16 @@ def test_seed_cohort_histories_agree_with_the_endpoints(cohort):
     np.testing.assert_allclose(d.sojourn[d.relapsed], (os_.time - pfs.time)[d.relapsed])
 
 
-def test_model_without_relapses_is_refused():
-    d = illness_death_from_times(arm=[0, 1], relapse=[np.nan, np.nan], death=[4.0, np.nan],
-                                 followup=[4.0, 9.0])
+def test_model_without_relapses_needs_a_fixed_scale():
+    d = illness_death_from_times(arm=[0, 1, 0, 1], relapse=[np.nan] * 4,
+                                 death=[4.0, np.nan, 2.0, 5.0], followup=[4.0, 9.0, 2.0, 5.0])
     with pytest.raises(BridgeBayesError, match="no relapse"):
-        IllnessDeathModel().build_model(d)
+        exact_illness_death(d, rng=1)
+    fixed = IllnessDeathModel(post_relapse_death=WeibullPH(mean_time=6.0))
+    post = exact_illness_death(d, fixed, n_draws=500, rng=1)
+    prior = WeibullPH(mean_time=6.0).prior_draws(20_000, np.random.default_rng(2))
+    assert np.median(post.draws["post_relapse_death"]["k"]) == pytest.approx(
+        np.median(prior["k"]), rel=0.15)
 
 
 # --- state probabilities --------------------------------------------------------------------
@@ -96,7 +112,13 @@ def test_model_without_relapses_is_refused():
 def test_constant_hazards_match_closed_form():
     a, b, c = 0.03, 0.01, 0.08
     hr = (0.6, 1.3, 0.9)
-    p = state_probabilities(_draws([a, b, c], [1, 1, 1], hr), TIMES, 1)
+    p = _state([a, b, c], [1, 1, 1], hr, TIMES, 1)
+    pem = state_probabilities(
+        dict.fromkeys(TRANSITIONS, PiecewiseExponentialPH(cuts=(5.0,))),
+        {name: {"log_hr": np.log([h]), "lambda": np.array([[rate, rate]]), "cuts": [5.0]}
+         for name, rate, h in zip(TRANSITIONS, (a, b, c), hr, strict=True)}, TIMES, 1)
+    for name in QUANTITIES:  # PEM transitions with equal hazards in both pieces: the same
+        np.testing.assert_allclose(pem[name], p[name], rtol=1e-9, atol=1e-15)
     a, b, c = a * hr[0], b * hr[1], c * hr[2]
     t = TIMES
     pfs = np.exp(-(a + b) * t)
@@ -111,7 +133,7 @@ def test_constant_hazards_match_closed_form():
 @pytest.mark.parametrize("k", [(1.4, 0.7, 0.8), (0.6, 1.5, 2.0)])
 def test_weibull_transitions_match_quadrature(k):
     lam, hr = np.array([0.02, 0.008, 0.1]), np.array([0.7, 1.2, 1.1])
-    p = state_probabilities(_draws(lam, k, hr), TIMES[1:], 1)
+    p = _state(lam, k, hr, TIMES[1:], 1)
     lam, k = lam * hr, np.asarray(k)
 
     def h(j, u):
@@ -141,7 +163,7 @@ def test_state_probabilities_match_monte_carlo():
                      np.where(sim.relapsed, sim.time + sim.sojourn, np.inf))
     at = TIMES[1:]
     for a in (0, 1):
-        p = state_probabilities(_draws(lam, k, hr), at, a)
+        p = _state(lam, k, hr, at, a)
         m = sim.arm == a
         empirical = {
             "os": np.mean(death[m][:, None] > at, axis=0),
@@ -157,10 +179,10 @@ def test_state_probabilities_match_monte_carlo():
 
 def test_os_at_least_pfs_draw_by_draw_and_shapes():
     rng = np.random.default_rng(4)
-    draws = {"log_hr": rng.normal(0, 1, (300, 3)), "k": np.exp(rng.normal(0, 0.5, (300, 3))),
-             "lam": np.exp(rng.normal(-4, 1, (300, 3)))}
+    lam, k = np.exp(rng.normal(-4, 1, (300, 3))), np.exp(rng.normal(0, 0.5, (300, 3)))
+    hr = np.exp(rng.normal(0, 1, (300, 3)))
     for arm in (0, 1):
-        p = state_probabilities(draws, TIMES, arm)
+        p = _state(lam, k, hr, TIMES, arm)
         assert set(p) == set(QUANTITIES)
         assert all(v.shape == (300, TIMES.size) for v in p.values())
         assert np.all(p["os"] >= p["pfs"])
@@ -171,65 +193,60 @@ def test_os_at_least_pfs_draw_by_draw_and_shapes():
 
 def test_state_probabilities_reject_bad_input():
     with pytest.raises(BridgeBayesError, match="times"):
-        state_probabilities(_draws([0.1] * 3, [1] * 3), [-1.0], 0)
+        _state([0.1] * 3, [1] * 3, [1] * 3, [-1.0], 0)
     with pytest.raises(BridgeBayesError, match="arm"):
-        state_probabilities(_draws([0.1] * 3, [1] * 3), [1.0], 2)
+        _state([0.1] * 3, [1] * 3, [1] * 3, [1.0], 2)
     with pytest.raises(BridgeBayesError, match="lam, k, hr"):
         simulate_illness_death(n_per_arm=2, lam=[0.1, 0.1], k=[1] * 3, hr=[1] * 3,
                                censor=(1, 2), rng=1)
 
 
-# --- the PyMC model -------------------------------------------------------------------------
+# --- the likelihood and the fits -----------------------------------------------------------
 
 def _weibull_loglik(lam, k, log_hr, t, x, d):
     log_h = np.log(lam) + np.log(k) + (k - 1) * np.log(t) + log_hr * x
     return np.where(d > 0, log_h, 0.0) - lam * t**k * np.exp(log_hr * x)
 
 
-def test_model_log_density_matches_an_independent_computation():
+def test_transition_likelihoods_match_an_independent_computation():
+    """The three families' log-likelihoods on the transition data are the illness-death
+    likelihood (state-0 terms at the first event, 1->2 on the sojourn: clock reset)."""
     data = simulate_illness_death(n_per_arm=15, lam=[0.05, 0.02, 0.1], k=[1.2, 0.9, 1.0],
                                   hr=[0.6, 1.2, 1.0], censor=(6, 30), rng=2)
-    model = IllnessDeathModel(log_hr_mu=0.1, log_hr_sigma=0.5).build_model(data)
-    assert set(model.named_vars) >= {"log_k", "k", "cumhaz_mean_time", "lam", "log_hr", "hr",
-                                     "loglik"}
-    point = {"log_k": np.array([0.1, -0.2, 0.3]),
-             "cumhaz_mean_time_log__": np.log([0.7, 0.2, 1.5]),
-             "log_hr": np.array([-0.4, 0.2, 0.05])}
-    logp = model.compile_logp(jacobian=False, mode=FAST)(point)
-    k, cm, beta = np.exp(point["log_k"]), np.array([0.7, 0.2, 1.5]), point["log_hr"]
+    lam, k, beta = np.array([0.04, 0.01, 0.2]), np.array([1.1, 0.8, 1.3]), [-0.4, 0.2, 0.05]
+    ours = sum(float(WeibullPH().log_likelihood(
+        {"log_hr": np.array([beta[j]]), "k": np.array([k[j]]), "lam": np.array([lam[j]])},
+        one).sum()) for j, one in enumerate(transition_data(data).values()))
     r = data.relapsed
-    m = np.array([data.time.mean(), data.time.mean(), data.sojourn[r].mean()])
-    lam = cm / m**k
     like = (_weibull_loglik(lam[0], k[0], beta[0], data.time, data.arm, data.first_event == 1)
             + _weibull_loglik(lam[1], k[1], beta[1], data.time, data.arm, data.first_event == 2)
             ).sum() + _weibull_loglik(lam[2], k[2], beta[2], data.sojourn[r], data.arm[r],
                                       data.death_after_relapse[r]).sum()
-    prior = (stats.norm.logpdf(point["log_k"], 0, 1).sum()
-             + stats.gamma.logpdf(cm, 0.1, scale=1 / 0.1).sum()
-             + stats.norm.logpdf(beta, 0.1, 0.5).sum())
-    assert logp == pytest.approx(like + prior, rel=1e-10)
+    assert ours == pytest.approx(like, rel=1e-12)
 
 
 @pytest.fixture(scope="module")
 def small_fit():
     data = simulate_illness_death(n_per_arm=60, lam=[0.03, 0.01, 0.08], k=[1.2, 0.9, 1.0],
                                   hr=[0.6, 1.2, 1.0], censor=(12, 48), rng=1)
-    return fit_illness_death(data, seed=3, retry=False,
-                             sampler=SamplerSettings(chains=2, draws=300, tune=300))
+    return data, fit_illness_death(data, seed=3, sampler=SamplerSettings(
+        chains=2, draws=300, tune=300, retry=False))
 
 
 def test_small_nuts_fit_is_coherent(small_fit):
-    draws = small_fit.draws()
-    assert draws["hr"].shape == (600, 3)
-    assert not small_fit.retried and small_fit.idata.attrs["gate_passed"] == small_fit.gate.passed
-    assert set(small_fit.gate.per_variable.index) >= {f"log_hr[{t}]" for t in TRANSITIONS}
+    _, post = small_fit
+    assert set(post.fits) == set(TRANSITIONS)
+    assert all(post.draws[name]["hr"].shape == (600,) for name in TRANSITIONS)
+    assert post.gate_passed == all(f.gate.passed for f in post.fits.values())
+    assert not any(f.retried for f in post.fits.values())
     for arm in (0, 1):
-        p = small_fit.state_probabilities([6.0, 12.0, 24.0], arm)
+        p = post.state_probabilities([6.0, 12.0, 24.0], arm)
         assert np.all(p["os"] >= p["pfs"])  # draw by draw
-    table = small_fit.transitions()
+    table = post.transitions()
     assert table.shape == (9, 6)
     relapse_hr = table.query("transition == 'relapse' and parameter == 'hr'").iloc[0]
-    assert relapse_hr["probability"] == pytest.approx(np.mean(draws["hr"][:, 0] < 1))
+    assert relapse_hr["probability"] == pytest.approx(
+        np.mean(post.draws["relapse"]["hr"] < 1))
 
 
 def _mean_and_mcse(x: np.ndarray, chains: int) -> tuple[float, float]:
@@ -237,51 +254,60 @@ def _mean_and_mcse(x: np.ndarray, chains: int) -> tuple[float, float]:
 
 
 def test_nuts_fit_matches_the_exact_oracle(small_fit):
-    # the likelihood factorises over transitions: the exact Weibull posterior per transition
-    # is the exact joint posterior of the one PyMC model
-    exact = exact_illness_death(small_fit.data, small_fit.model, n_draws=20_000, rng=7)
-    nuts = small_fit.draws()
-    checks = {"log_hr": (nuts["log_hr"], exact.draws["log_hr"]),
-              "log_k": (np.log(nuts["k"]), np.log(exact.draws["k"]))}
+    # the likelihood factorises over transitions: the exact posterior per transition is the
+    # exact joint posterior, which the per-transition NUTS fits sample
+    data, post = small_fit
+    exact = exact_illness_death(data, post.model, n_draws=20_000, rng=7)
+    checks = {}
+    for name in TRANSITIONS:
+        checks[f"log_hr {name}"] = (post.draws[name]["log_hr"], exact.draws[name]["log_hr"])
+        checks[f"log_k {name}"] = (np.log(post.draws[name]["k"]),
+                                   np.log(exact.draws[name]["k"]))
     for arm in (0, 1):
-        checks[f"os_{arm}"] = (small_fit.state_probabilities([12.0, 24.0], arm)["os"],
-                               exact.state_probabilities([12.0, 24.0], arm)["os"])
+        for t in (12.0, 24.0):
+            checks[f"os_{arm}_{t}"] = (post.state_probabilities([t], arm)["os"][:, 0],
+                                       exact.state_probabilities([t], arm)["os"][:, 0])
     for name, (a, b) in checks.items():
-        for j in range(a.shape[1]):
-            mean, se = _mean_and_mcse(a[:, j], 2)
-            se_exact = np.std(b[:, j]) / np.sqrt(b.shape[0])
-            assert abs(mean - np.mean(b[:, j])) < 4 * np.hypot(se, se_exact), (name, j)
-            assert np.std(a[:, j]) == pytest.approx(np.std(b[:, j]), rel=0.25), (name, j)
+        mean, se = _mean_and_mcse(a, 2)
+        se_exact = np.std(b) / np.sqrt(b.size)
+        assert abs(mean - np.mean(b)) < 4 * np.hypot(se, se_exact), name
+        assert np.std(a) == pytest.approx(np.std(b), rel=0.25), name
 
 
-def test_exact_posterior_tables(cohort):
-    post = exact_illness_death(illness_death_data(cohort), IllnessDeathModel(log_hr_sigma=0.42),
+@pytest.mark.parametrize("family", [WeibullPH(log_hr_sigma=0.42),
+                                    PiecewiseExponentialPH(n_intervals=2, log_hr_sigma=0.42)])
+def test_exact_posterior_tables(cohort, family):
+    post = exact_illness_death(illness_death_data(cohort), IllnessDeathModel.with_family(family),
                                n_draws=1000, rng=1)
-    assert post.transitions().shape == (9, 6)
+    assert post.transitions().shape[0] == (9 if isinstance(family, WeibullPH) else
+                                           3 + sum(post.draws[n]["lambda"].shape[1]
+                                                   for n in TRANSITIONS))
     p = post.state_probabilities([6.0, 12.0, 24.0], 1)
     assert np.all(p["os"] >= p["pfs"])
-    assert post.decide()["probability"].dropna().between(0, 1).all()
+    assert post.decide().table["probability"].dropna().between(0, 1).all()
 
 
 def test_decision_table_and_curves(small_fit):
-    table = small_fit.decide(landmarks=(12.0, 24.0), nrm_delta=0.05, joint_landmark=24.0)
-    assert list(table.columns) == ["quantity", "measure", "arm", "threshold", "estimate",
-                                   "lower", "upper", "probability"]
-    p = [small_fit.state_probabilities([24.0], a) for a in (0, 1)]
+    _, post = small_fit
+    decision = post.decide(landmarks=(12.0, 24.0), nrm_delta=0.05, joint_landmark=24.0)
+    table = decision.table
+    assert tuple(table.columns) == COLUMNS and set(table["analysis"]) == {"illness_death"}
+    p = [post.state_probabilities([24.0], a) for a in (0, 1)]
     d_os = p[1]["os"][:, 0] - p[0]["os"][:, 0]
     d_nrm = p[1]["nrm_cif"][:, 0] - p[0]["nrm_cif"][:, 0]
-    joint = table[table["quantity"] == "os & nrm_cif"].iloc[0]
+    joint = decision.get("prob_joint")
     assert joint["probability"] == pytest.approx(np.mean((d_os > 0) & (d_nrm < 0.05)))
-    cum_hr = table.query("measure == 'cumulative hazard ratio'").iloc[0]
+    cum_hr = decision.get("prob_cumulative_hazard_ratio_below")
     assert cum_hr["probability"] == pytest.approx(np.mean(d_os > 0))  # the same event
-    # probability = P(treatment better): higher OS/PFS, lower relapse/NRM incidence
-    diff = table[(table["measure"] == "difference") & (table["threshold"] == 24.0)]
-    by = diff.set_index("quantity")["probability"]
+    # prob_state_better = P(treatment better): higher OS/PFS, lower relapse/NRM incidence
+    better = table[(table["quantity"] == "prob_state_better") & (table["time"] == 24.0)]
+    by = better.set_index("component")["probability"]
     assert by["os"] == pytest.approx(np.mean(d_os > 0))
     assert by["nrm_cif"] == pytest.approx(np.mean(d_nrm < 0))
-    curves = small_fit.curves(horizon=36.0, n_times=13)
+    assert (better["mcse"] > 0).all()
+    curves = post.curves(horizon=36.0, n_times=13)
     assert len(curves) == 2 * len(QUANTITIES) * 13
-    wide = curves.pivot_table(index=["arm", "time"], columns="quantity", values="median")
+    wide = curves.pivot_table(index=["arm", "time"], columns="component", values="median")
     assert (wide["os"] >= wide["pfs"] - 1e-12).all()
 
 
@@ -320,6 +346,7 @@ def test_hand_built_pfs_differs_when_a_component_is_dropped(cohort):
 
 
 def test_seed_cohort_builds(cohort):
-    model = IllnessDeathModel(log_hr_sigma=0.42).build_model(illness_death_data(cohort))
-    assert np.isfinite(model.compile_logp(mode=FAST)(model.initial_point()))
+    for one in transition_data(illness_death_data(cohort)).values():
+        model = WeibullPH(log_hr_sigma=0.42).build_model(one)
+        assert np.isfinite(model.compile_logp(mode=FAST)(model.initial_point()))
     assert isinstance(illness_death_data(cohort).counts(), pd.DataFrame)

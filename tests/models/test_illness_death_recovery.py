@@ -14,8 +14,9 @@ import logging
 import numpy as np
 import pytest
 
-from bridgebayes.inference.fit import SamplerSettings
-from bridgebayes.models.illness_death import TRANSITIONS, fit_illness_death, simulate_illness_death
+from bridgebayes.inference.driver import SamplerSettings
+from bridgebayes.inference.multistate import fit_illness_death
+from bridgebayes.models.illness_death import TRANSITIONS, simulate_illness_death
 
 LAM, K, HR = (0.03, 0.01, 0.08), (1.2, 0.9, 1.0), (0.6, 1.3, 1.0)
 N_REPLICATIONS = 40
@@ -32,10 +33,10 @@ def test_transition_hazards_are_recovered():
         data = simulate_illness_death(n_per_arm=100, lam=LAM, k=K, hr=HR, censor=(12.0, 48.0),
                                       rng=1000 + rep)
         result = fit_illness_death(data, seed=rep, sampler=sampler)
-        gates.append(result.gate.passed)
-        draws = result.draws()
+        gates.append(result.gate_passed)
         for name, value in truth.items():
-            lower, upper = np.quantile(draws[name], [0.05, 0.95], axis=0)
+            draws = np.column_stack([result.draws[t][name] for t in TRANSITIONS])
+            lower, upper = np.quantile(draws, [0.05, 0.95], axis=0)
             inside[name][rep] = (lower <= value) & (value <= upper)
     coverage = {name: dict(zip(TRANSITIONS, hits.mean(axis=0).round(3).tolist(), strict=True))
                 for name, hits in inside.items()}

@@ -16,6 +16,7 @@ from scipy.special import gammaln
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.models.exact import pem_posterior
+from bridgebayes.models.families import PiecewiseExponentialPH
 from bridgebayes.models.piecewise import sufficient_stats
 from bridgebayes.plan.analyse import AnalysisPlan, analyse_trials, analysis_prior
 from bridgebayes.plan.design_prior import explicit_prior
@@ -24,6 +25,8 @@ from bridgebayes.plan.logrank import logrank_z
 from bridgebayes.plan.simulate import TrialDesign, simulate_trials
 
 CUTS = np.array([6.0, 18.0])
+
+ONE_INTERVAL = PiecewiseExponentialPH(cuts=())  # a constant baseline hazard
 
 
 def _random_trials(seed: int, s: int = 60, n: int = 40, *, ties: bool = False):
@@ -132,7 +135,8 @@ def test_analysis_priors():
 
 def test_analyse_trials_columns_and_values():
     rng = np.random.default_rng(5)
-    prior = explicit_prior(log_hr_mu=-0.3, log_hr_sigma=0.2, hazards=(0.05,))
+    prior = explicit_prior(log_hr_mu=-0.3, log_hr_sigma=0.2, family=ONE_INTERVAL,
+                           baseline={"lambda": [0.05]})
     trials = simulate_trials(TrialDesign(n_total=40, accrual_duration=12.0, min_followup=6.0),
                              prior.sample(20, rng), rng)
     plan = AnalysisPlan(tuple(CUTS), (("vague", analysis_prior("vague")),))

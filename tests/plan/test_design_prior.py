@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
 from bridgebayes.plan.design_prior import DesignPrior, explicit_prior, posterior_design_prior
 
 
@@ -34,28 +35,44 @@ def pem_file(tmp_path):
 def test_pem_posterior_draws_are_read_jointly(pem_file):
     path, post = pem_file
     prior = posterior_design_prior(path)
-    assert prior.baseline == "pem" and prior.cuts.tolist() == [6.0, 12.0]
+    assert prior.family == PiecewiseExponentialPH(cuts=(6.0, 12.0))  # the file's cut points
+    assert prior.hr_cuts.size == 0
     np.testing.assert_array_equal(prior.draws["log_hr"], post["log_hr"].reshape(-1))
     rng = np.random.default_rng(2)
     truths = prior.sample(50, rng)
     rows = np.random.default_rng(2).integers(0, 1000, 50)  # same stream: rows drawn first
     np.testing.assert_array_equal(truths.log_hr[:, 0], post["log_hr"].reshape(-1)[rows])
-    np.testing.assert_array_equal(truths.lam, post["lambda"].reshape(-1, 3)[rows])
+    np.testing.assert_array_equal(truths.baseline["lambda"], post["lambda"].reshape(-1, 3)[rows])
+    assert truths.family.cuts == (6.0, 12.0)
 
 
 def test_weibull_and_time_varying_posteriors(tmp_path):
     rng = np.random.default_rng(3)
-    w = _netcdf(tmp_path / "w.nc", {"name": "weibull", "covariates": []},
-                {"log_hr": rng.normal(size=(1, 10)), "k": rng.gamma(5, 0.2, (1, 10)),
-                 "lam": rng.gamma(5, 0.01, (1, 10))})
+    post = {"log_hr": rng.normal(size=(1, 10)), "k": rng.gamma(5, 0.2, (1, 10)),
+            "lam": rng.gamma(5, 0.01, (1, 10))}
+    w = _netcdf(tmp_path / "w.nc", {"name": "weibull", "covariates": [], "log_k_sigma": 0.5},
+                post)
     prior = posterior_design_prior(w)
-    assert prior.baseline == "weibull" and prior.sample(3, rng).k.shape == (3,)
-    tv = _netcdf(tmp_path / "tv.nc", {"name": "piecewise_exponential", "covariates": []},
-                 {"log_hr": rng.normal(size=(1, 10)),
-                  "log_hr_interval": rng.normal(size=(1, 10, 2)),
-                  "lambda": rng.gamma(5, 0.01, (1, 10, 2))}, {"cuts": np.array([6.0])})
-    truths = posterior_design_prior(tv).sample(4, rng)
+    assert prior.family == WeibullPH(log_k_sigma=0.5) and set(prior.draws) == {"log_hr", "k",
+                                                                               "lam"}
+    truths = prior.sample(3, np.random.default_rng(4))
+    rows = np.random.default_rng(4).integers(0, 10, 3)
+    assert truths.baseline["k"].shape == (3,)
+    np.testing.assert_array_equal(truths.baseline["k"], post["k"].ravel()[rows])
+    np.testing.assert_array_equal(truths.baseline["lam"], post["lam"].ravel()[rows])
+    tv_post = {"log_hr": rng.normal(size=(1, 10)),
+               "log_hr_interval": rng.normal(size=(1, 10, 2)),
+               "lambda": rng.gamma(5, 0.01, (1, 10, 2))}
+    tv = _netcdf(tmp_path / "tv.nc", {"name": "piecewise_exponential", "covariates": [],
+                                      "time_varying": True}, tv_post, {"cuts": np.array([6.0])})
+    tv_prior = posterior_design_prior(tv)
+    assert "time-varying" in tv_prior.source
+    truths = tv_prior.sample(4, np.random.default_rng(5))
+    rows = np.random.default_rng(5).integers(0, 10, 4)
     assert truths.log_hr.shape == (4, 2) and truths.hr_cuts.tolist() == [6.0]
+    np.testing.assert_allclose(truths.log_hr, tv_post["log_hr_interval"][0][rows], rtol=1e-12,
+                               atol=1e-15)  # centre + (draw - centre): rounding only
+    assert truths.family.cuts == (6.0,)
 
 
 def test_power_prior_inflates_the_variance_by_one_over_a0(pem_file):
@@ -78,15 +95,31 @@ def test_robust_mixture_replaces_the_expected_fraction(pem_file):
 
 
 def test_explicit_prior():
-    prior = explicit_prior(log_hr_mu=-0.4, log_hr_sigma=0.2, hazards=(0.05, 0.02), cuts=(6.0,),
-                           hr_cuts=(3.0,))
+    prior = explicit_prior(log_hr_mu=-0.4, log_hr_sigma=0.2,
+                           family=PiecewiseExponentialPH(cuts=(6.0,)),
+                           baseline={"lambda": [0.05, 0.02]}, hr_cuts=(3.0,))
     truths = prior.sample(40000, np.random.default_rng(6))
     assert truths.log_hr.shape == (40000, 2)
     assert abs(truths.log_hr[:, 0].mean() + 0.4) < 4 * 0.2 / np.sqrt(40000)
     assert abs(truths.log_hr[:, 0].std() - 0.2) < 0.005
-    np.testing.assert_array_equal(truths.lam[0], [0.05, 0.02])
-    w = explicit_prior(log_hr_mu=0.0, log_hr_sigma=0.1, baseline="weibull", k=1.5, lam=0.01)
-    assert w.sample(2, np.random.default_rng(1)).k.tolist() == [1.5, 1.5]
+    np.testing.assert_array_equal(truths.log_hr[:, 0], truths.log_hr[:, 1])  # one log HR
+    np.testing.assert_array_equal(truths.baseline["lambda"][0], [0.05, 0.02])
+    # H0(10) = 0.05 * 6 + 0.02 * 4 on the family's cut point
+    assert truths.take([0]).baseline_cumhaz(np.array([[10.0]]))[0, 0] == pytest.approx(0.38)
+    w = explicit_prior(log_hr_mu=0.0, log_hr_sigma=0.1, family="weibull",
+                       baseline={"k": 1.5, "lam": 0.01})
+    assert isinstance(w.family, WeibullPH)
+    wt = w.sample(2, np.random.default_rng(1))
+    assert wt.baseline["k"].tolist() == [1.5, 1.5] and wt.baseline["lam"].tolist() == [0.01] * 2
+    assert wt.baseline_cumhaz(np.array([[4.0], [4.0]]))[0, 0] == pytest.approx(0.01 * 4**1.5)
+    # one interval: no interior cut points
+    one = explicit_prior(log_hr_mu=0.0, log_hr_sigma=1.0,
+                         family=PiecewiseExponentialPH(cuts=()), baseline={"lambda": [0.03]})
+    assert one.sample(1, np.random.default_rng(0)).baseline_cumhaz(
+        np.array([[10.0]]))[0, 0] == pytest.approx(0.3)
+    # the family's name alone has no cut points (they are family options)
+    with pytest.raises(BridgeBayesError, match=r"does not fit family.*no 'cuts'"):
+        explicit_prior(log_hr_mu=0.0, log_hr_sigma=1.0, baseline={"lambda": [0.03]})
 
 
 def test_bad_inputs_are_refused(tmp_path):
@@ -96,9 +129,31 @@ def test_bad_inputs_are_refused(tmp_path):
                   {"log_hr": np.zeros((1, 3))})
     with pytest.raises(BridgeBayesError, match="covariates"):
         posterior_design_prior(cov)
-    with pytest.raises(BridgeBayesError, match="hazards"):
-        explicit_prior(log_hr_mu=0.0, log_hr_sigma=1.0, hazards=(0.1,), cuts=(6.0,))
+    cox = _netcdf(tmp_path / "cox.nc", {"name": "cox"}, {"log_hr": np.zeros((1, 3))})
+    with pytest.raises(BridgeBayesError, match="not a bridgebayes posterior"):
+        posterior_design_prior(cox)
+    bad = _netcdf(tmp_path / "bad.nc", {"name": "weibull", "shape": 2.0},
+                  {"log_hr": np.zeros((1, 3))})
+    with pytest.raises(BridgeBayesError, match="unknown option"):
+        posterior_design_prior(bad)
+    two = PiecewiseExponentialPH(cuts=(6.0,))
+    with pytest.raises(BridgeBayesError, match="does not fit family"):  # 2 hazards needed
+        explicit_prior(log_hr_mu=0.0, log_hr_sigma=1.0, family=two, baseline={"lambda": [0.1]})
+    with pytest.raises(BridgeBayesError, match="does not fit family"):
+        explicit_prior(log_hr_mu=0.0, log_hr_sigma=1.0, family="weibull",
+                       baseline={"lambda": [0.1]})
+    with pytest.raises(BridgeBayesError, match="does not fit family"):
+        explicit_prior(log_hr_mu=0.0, log_hr_sigma=1.0, baseline={"lambda": [0.1, -0.1]},
+                       family=two)
+    with pytest.raises(BridgeBayesError, match=r"expected the parameters \['lambda'\]"):
+        explicit_prior(log_hr_mu=0.0, log_hr_sigma=1.0, baseline={"lambda": [0.1], "k": 1.0})
+    with pytest.raises(BridgeBayesError, match="does not fit family"):
+        explicit_prior(log_hr_mu=0.0, log_hr_sigma=1.0, family="weibull",
+                       baseline={"k": "one", "lam": 0.1})
+    with pytest.raises(BridgeBayesError, match="family"):
+        explicit_prior(log_hr_mu=0.0, log_hr_sigma=1.0, family="pem",
+                       baseline={"lambda": [0.1]})
     with pytest.raises(BridgeBayesError, match="log_hr_sigma"):
-        explicit_prior(log_hr_mu=0.0, log_hr_sigma=0.0, hazards=(0.1,))
+        explicit_prior(log_hr_mu=0.0, log_hr_sigma=0.0, baseline={"lambda": [0.1]})
     with pytest.raises(BridgeBayesError, match="a0"):
-        DesignPrior("pem", {"log_hr": np.zeros(1)}, a0=1.5)
+        DesignPrior(PiecewiseExponentialPH(), {"log_hr": np.zeros(1)}, a0=1.5)

@@ -12,6 +12,7 @@ import pytest
 from scipy.stats import norm
 
 from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
 from bridgebayes.plan.analyse import AnalysisPlan, analysis_prior
 from bridgebayes.plan.interim import InterimData, complete_trials, predictive_probability
 from bridgebayes.plan.logrank import logrank_z
@@ -43,8 +44,8 @@ def test_complete_trial_at_interim_gives_its_own_result():
 def test_completion_keeps_observed_data_and_conditions_on_survival():
     interim = _interim(2, 40, 10.0, 0.7)
     design = TrialDesign(n_total=50, accrual_duration=20.0, min_followup=6.0)
-    truths = Truths("pem", np.full((5, 1), -0.3), np.empty(0),
-                    np.tile([0.05, 0.08, 0.02], (5, 1)), cuts=np.array([6.0, 12.0]))
+    truths = Truths(PiecewiseExponentialPH(cuts=(6.0, 12.0)), np.full((5, 1), -0.3), np.empty(0),
+                    {"lambda": np.tile([0.05, 0.08, 0.02], (5, 1))})
     done = complete_trials(interim, design, truths, np.random.default_rng(3))
     n = len(interim.time)
     assert done.arm.tolist()[:n] == interim.arm.tolist() and done.arm.sum() == 25
@@ -57,8 +58,8 @@ def test_completion_keeps_observed_data_and_conditions_on_survival():
 
 
 def test_residual_times_add_unit_exponential_cumulative_hazard():
-    truths = Truths("weibull", np.full((20000, 1), -0.5), np.empty(0), np.full(20000, 0.02),
-                    k=np.full(20000, 1.3))
+    truths = Truths(WeibullPH(), np.full((20000, 1), -0.5), np.empty(0),
+                    {"k": np.full(20000, 1.3), "lam": np.full(20000, 0.02)})
     tau = np.full((20000, 1), 5.0)
     rng = np.random.default_rng(4)
     arm = np.array([1])
@@ -84,5 +85,5 @@ def test_bad_interim_data_are_refused():
     with pytest.raises(BridgeBayesError, match="more patients"):
         complete_trials(interim, TrialDesign(n_total=30, accrual_duration=12.0,
                                              min_followup=1.0),
-                        Truths("pem", np.zeros((1, 1)), np.empty(0), np.ones((1, 1)),
-                               cuts=np.empty(0)), np.random.default_rng(1))
+                        Truths(PiecewiseExponentialPH(cuts=()), np.zeros((1, 1)), np.empty(0),
+                               {"lambda": np.ones((1, 1))}), np.random.default_rng(1))

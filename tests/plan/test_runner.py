@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.models.families import PiecewiseExponentialPH
 from bridgebayes.plan.analyse import AnalysisPlan, analysis_prior
 from bridgebayes.plan.dask_runner import run_job
 from bridgebayes.plan.design_prior import explicit_prior
@@ -17,7 +18,9 @@ from bridgebayes.plan.simulate import TrialDesign
 
 
 def make_job(*, seed: int = 7, n_sims: int = 300, chunk_size: int = 100) -> PlanJob:
-    prior = explicit_prior(log_hr_mu=-0.3, log_hr_sigma=0.3, hazards=(0.05, 0.03), cuts=(12.0,))
+    prior = explicit_prior(log_hr_mu=-0.3, log_hr_sigma=0.3,
+                           family=PiecewiseExponentialPH(cuts=(12.0,)),
+                           baseline={"lambda": [0.05, 0.03]})
     design = TrialDesign(n_total=40, accrual_duration=12.0, min_followup=6.0,
                          dropout_hazard=0.01)
     plan = AnalysisPlan((6.0, 18.0), (("vague", analysis_prior("vague")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -28,8 +29,13 @@ target_assurance = 0.5
 [plan.design_prior]
 log_hr_mu = -0.4
 log_hr_sigma = 0.2
-hazards = [0.05, 0.03]
+family = "piecewise_exponential"
+
+[plan.design_prior.family_options]
 cuts = [12.0]
+
+[plan.design_prior.baseline]
+lambda = [0.05, 0.03]
 
 [plan.design]
 n_total = [40, 80]
@@ -65,6 +71,37 @@ def test_tiny_spec_builds_the_scenarios(tmp_path):
     assert [n for n, _ in job.analysis.priors] == ["vague", "skeptical-weak"]
 
 
+def test_explicit_design_prior_keys_build_the_family_and_baseline(tmp_path):
+    from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
+    from bridgebayes.plan.cli_support import design_prior_of
+
+    prior = design_prior_of(load_plan_spec(_spec(tmp_path)))
+    assert prior.family == PiecewiseExponentialPH(cuts=(12.0,)) and prior.explicit == (-0.4, 0.2)
+    np.testing.assert_array_equal(prior.draws["lambda"], [[0.05, 0.03]])
+    t = prior.sample(1, np.random.default_rng(0))
+    assert t.baseline_cumhaz(np.array([[20.0]]))[0, 0] == pytest.approx(0.05 * 12 + 0.03 * 8)
+    prior_keys = TINY[TINY.index("[plan.design_prior]\n"):TINY.index("[plan.design]")]
+    weibull = ("[plan.design_prior]\nlog_hr_mu = -0.4\nlog_hr_sigma = 0.2\nfamily = \"weibull\"\n"
+               "hr_cuts = [6.0]\n\n[plan.design_prior.baseline]\nk = 1.2\nlam = 0.03\n\n")
+    prior = design_prior_of(load_plan_spec(_spec(tmp_path, TINY.replace(prior_keys, weibull),
+                                                 name="weib")))
+    assert prior.family == WeibullPH() and prior.hr_cuts.tolist() == [6.0]
+    assert {k: v.tolist() for k, v in prior.draws.items() if k != "log_hr"} == {
+        "k": [1.2], "lam": [0.03]}
+    one = ("[plan.design_prior]\nlog_hr_mu = -0.4\nlog_hr_sigma = 0.2\n\n"
+           "[plan.design_prior.family_options]\ncuts = []\n\n"
+           "[plan.design_prior.baseline]\nlambda = [0.04]\n\n")  # default family, one interval
+    prior = design_prior_of(load_plan_spec(_spec(tmp_path, TINY.replace(prior_keys, one),
+                                                 name="one")))
+    assert prior.family == PiecewiseExponentialPH(cuts=())
+    t = prior.sample(1, np.random.default_rng(0))
+    assert t.baseline_cumhaz(np.array([[20.0]]))[0, 0] == pytest.approx(0.8)
+    bad = TINY.replace(prior_keys, "[plan.design_prior]\nposterior = \"x.nc\"\n"
+                       "family = \"weibull\"\n\n")
+    with pytest.raises(SpecError, match="are for explicit priors"):
+        load_plan_spec(_spec(tmp_path, bad, name="bad"))
+
+
 @pytest.mark.parametrize("old, new, match", [
     ("seed = 3", "seed = 3\nsede = 4", "unknown key plan.'sede'"),
     ("n_sims = 200", "n_sims = 2.5", "plan.n_sims"),
@@ -73,7 +110,20 @@ def test_tiny_spec_builds_the_scenarios(tmp_path):
     ("accrual_rate = 4.0", "accrual_rate = 4.0\naccrual_duration = 3.0", "exactly one"),
     ("min_followup = 12.0", "analysis_events = 50", "analysis_events"),
     ("log_hr_sigma = 0.2", "log_hr_sigma = -1", "log_hr_sigma"),
-    ("hazards = [0.05, 0.03]", "hazards = [0.05]", "len\\(cuts\\) \\+ 1|hazards"),
+    ("lambda = [0.05, 0.03]", "lambda = [0.05]", r"design_prior\.baseline.*does not fit"),
+    ("lambda = [0.05, 0.03]", "lambda = [0.05, -0.03]", r"design_prior\.baseline.*lambda"),
+    ("lambda = [0.05, 0.03]", "k = 1.2\nlam = 0.03", r"design_prior\.baseline.*\['lambda'\]"),
+    ("family = \"piecewise_exponential\"", "family = \"pem\"",
+     r"design_prior\.family.*unknown family 'pem'"),
+    ("family = \"piecewise_exponential\"", "family = \"weibull\"",
+     r"family_options.*unknown option.*\['cuts'\]"),
+    ("cuts = [12.0]", "cuts = [12.0, 6.0]", r"family_options.*cuts"),
+    ("[plan.design_prior.baseline]\nlambda = [0.05, 0.03]", "", r"design_prior\.baseline"),
+    ("[plan.design_prior.family_options]\ncuts = [12.0]", "", r"baseline.*no 'cuts'"),
+    ("[plan.design_prior.baseline]", "[plan.design_prior.baseline]\nk = 1.0",
+     r"design_prior\.baseline.*\['k', 'lambda'\]"),
+    ("[plan.design_prior.family_options]", "[plan.design_prior.family_options]\nshape = 2",
+     r"family_options.*unknown option"),
     ("priors = [\"vague\", \"skeptical-weak\"]", "priors = [\"borrowing\"]", "borrowing"),
     ("priors = [\"vague\", \"skeptical-weak\"]", "priors = [\"optimistic\"]", "priors"),
     ("target_assurance = 0.5", "target_assurance = 1.5", "target_assurance"),
@@ -113,8 +163,8 @@ def test_run_plan_writes_tables_figure_and_json(tmp_path, capsys):
 
 
 def test_run_plan_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
-    text = TINY.replace("log_hr_mu = -0.4\nlog_hr_sigma = 0.2\nhazards = [0.05, 0.03]\n"
-                        "cuts = [12.0]", "posterior = \"missing.nc\"")
+    prior = TINY[TINY.index("[plan.design_prior]\n"):TINY.index("[plan.design]")]
+    text = TINY.replace(prior, "[plan.design_prior]\nposterior = \"missing.nc\"\n\n")
     out = tmp_path / "out" / "plan"
     assert run_plan(_spec(tmp_path, text), out=out, scheduler="synchronous") == 2
     assert "missing.nc" in capsys.readouterr().err and not out.exists()

@@ -11,21 +11,25 @@ import pytest
 from scipy import integrate, stats
 
 from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
 from bridgebayes.plan.simulate import TrialDesign, cut_at_analysis, simulate_trials
 from bridgebayes.plan.truths import Truths
 
-PEM = Truths("pem", np.array([[-0.5, 0.3], [0.2, -0.1]]), np.array([8.0]),
-             np.array([[0.05, 0.02, 0.08], [0.1, 0.04, 0.01]]), cuts=np.array([5.0, 12.0]))
-WEIBULL = Truths("weibull", np.array([[-0.5, 0.3], [0.0, 0.0]]), np.array([8.0]),
-                 np.array([0.02, 0.1]), k=np.array([1.4, 0.7]))
+PEM_CUTS = (5.0, 12.0)
+PEM = Truths(PiecewiseExponentialPH(cuts=PEM_CUTS), np.array([[-0.5, 0.3], [0.2, -0.1]]),
+             np.array([8.0]), {"lambda": np.array([[0.05, 0.02, 0.08], [0.1, 0.04, 0.01]])})
+WEIBULL = Truths(WeibullPH(), np.array([[-0.5, 0.3], [0.0, 0.0]]), np.array([8.0]),
+                 {"k": np.array([1.4, 0.7]), "lam": np.array([0.02, 0.1])})
 
 
 def _hazard(truths: Truths, row: int, t: float, arm: int) -> float:
-    if truths.baseline == "pem":
-        j = np.searchsorted(truths.cuts, t, side="left")
-        h0 = truths.lam[row, j]
+    """The hazard written out by hand (not through the family's functions)."""
+    if isinstance(truths.family, PiecewiseExponentialPH):
+        j = np.searchsorted(PEM_CUTS, t, side="left")
+        h0 = truths.baseline["lambda"][row, j]
     else:
-        h0 = truths.lam[row] * truths.k[row] * t ** (truths.k[row] - 1)
+        k, lam = truths.baseline["k"][row], truths.baseline["lam"][row]
+        h0 = lam * k * t ** (k - 1)
     piece = np.searchsorted(truths.hr_cuts, t, side="left")
     return h0 * (np.exp(truths.log_hr[row, piece]) if arm else 1.0)
 
@@ -36,8 +40,7 @@ def test_cumhaz_matches_integrated_hazard(truths):
     for arm in (0, 1):
         got = truths.cumhaz(np.tile(times, (2, 1)), np.full(times.size, arm))
         for row in range(2):
-            points = [c for c in (*(truths.cuts if truths.cuts is not None else ()),
-                                  *truths.hr_cuts)]
+            points = [*(PEM_CUTS if truths is PEM else ()), *truths.hr_cuts]
             want = [integrate.quad(lambda u, r=row, a=arm: _hazard(truths, r, u, a), 0, t,
                                    points=[p for p in points if p < t] or None, limit=200)[0]
                     for t in times]
@@ -121,9 +124,36 @@ def test_bad_designs_are_refused(kwargs, match):
 
 
 def test_bad_truths_are_refused():
+    pem = PiecewiseExponentialPH(cuts=())
     with pytest.raises(BridgeBayesError, match="hr_cuts"):
-        Truths("pem", np.zeros((1, 2)), np.empty(0), np.ones((1, 1)), cuts=np.empty(0))
-    with pytest.raises(BridgeBayesError, match="hazards must be > 0"):
-        Truths("pem", np.zeros((1, 1)), np.empty(0), np.zeros((1, 1)), cuts=np.empty(0))
-    with pytest.raises(BridgeBayesError, match="baseline"):
-        Truths("gompertz", np.zeros((1, 1)), np.empty(0), np.ones(1))
+        Truths(pem, np.zeros((1, 2)), np.empty(0), {"lambda": np.ones((1, 1))})
+    with pytest.raises(BridgeBayesError, match="lambda must be > 0"):
+        Truths(pem, np.zeros((1, 1)), np.empty(0), {"lambda": np.zeros((1, 1))})
+    with pytest.raises(BridgeBayesError, match="one row per trial"):
+        Truths(pem, np.zeros((2, 1)), np.empty(0), {"lambda": np.ones((1, 1))})
+    with pytest.raises(BridgeBayesError, match=r"baseline must hold \['k', 'lam'\]"):
+        Truths(WeibullPH(), np.zeros((1, 1)), np.empty(0), {"lambda": np.ones((1, 1))})
+    with pytest.raises(BridgeBayesError, match="survival family"):
+        Truths("gompertz", np.zeros((1, 1)), np.empty(0), {"lam": np.ones(1)})
+
+
+def test_take_and_with_log_hr_keep_family_and_baseline():
+    sub = PEM.take(np.array([1, 1, 0]))
+    assert sub.family is PEM.family and len(sub) == 3
+    np.testing.assert_array_equal(sub.baseline["lambda"], PEM.baseline["lambda"][[1, 1, 0]])
+    np.testing.assert_array_equal(sub.log_hr, PEM.log_hr[[1, 1, 0]])
+    null = WEIBULL.with_log_hr(0.0)
+    assert np.all(null.log_hr == 0.0) and null.hr_cuts.tolist() == [8.0]
+    t = np.tile([1.0, 10.0], (2, 1))
+    np.testing.assert_array_equal(null.cumhaz(t, np.array([1, 1])),
+                                  WEIBULL.baseline_cumhaz(t))
+
+
+def test_pem_cut_points_live_in_the_family_options():
+    """The same hazards on other cut points give another (hand-computed) cumulative hazard."""
+    other = Truths(PiecewiseExponentialPH(cuts=(2.0, 3.0)), PEM.log_hr, PEM.hr_cuts,
+                   PEM.baseline)
+    t = np.array([[4.0], [4.0]])
+    np.testing.assert_allclose(PEM.baseline_cumhaz(t)[:, 0], [0.05 * 4.0, 0.1 * 4.0])
+    np.testing.assert_allclose(other.baseline_cumhaz(t)[:, 0],
+                               [0.05 * 2 + 0.02 + 0.08, 0.1 * 2 + 0.04 + 0.01])

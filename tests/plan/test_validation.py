@@ -28,6 +28,7 @@ import pytest
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.models.exact import weibull_posterior
+from bridgebayes.models.families import PiecewiseExponentialPH
 from bridgebayes.plan.analyse import AnalysisPlan, analysis_prior
 from bridgebayes.plan.dask_runner import run_job
 from bridgebayes.plan.design_prior import explicit_prior
@@ -40,6 +41,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 VAGUE = AnalysisPlan((6.0, 12.0), (("vague", analysis_prior("vague")),))
 
+ONE_INTERVAL = PiecewiseExponentialPH(cuts=())  # a constant baseline hazard
+
 
 def _events_job(prior, *, log_hr, events, n_sims, seed, n_total):
     design = TrialDesign(n_total=n_total, accrual_duration=12.0, analysis_events=events)
@@ -50,7 +53,8 @@ def _events_job(prior, *, log_hr, events, n_sims, seed, n_total):
 def test_schoenfeld_events_give_80_percent_power(tmp_path):
     events = round(schoenfeld_events(0.7, alpha=0.025, power=0.8))
     assert events == 247
-    prior = explicit_prior(log_hr_mu=0.0, log_hr_sigma=1.0, hazards=(0.05,))
+    prior = explicit_prior(log_hr_mu=0.0, log_hr_sigma=1.0, family=ONE_INTERVAL,
+                           baseline={"lambda": [0.05]})
     job = _events_job(prior, log_hr=math.log(0.7), events=events, n_sims=20000, seed=11,
                       n_total=1000)
     table = run_job(job, tmp_path / "run", scheduler="synchronous").table
@@ -61,7 +65,8 @@ def test_schoenfeld_events_give_80_percent_power(tmp_path):
 
 def test_ohagan_stevens_campbell_assurance(tmp_path):
     mu, sigma, events = math.log(0.75), 0.15, 200
-    prior = explicit_prior(log_hr_mu=mu, log_hr_sigma=sigma, hazards=(0.05,))
+    prior = explicit_prior(log_hr_mu=mu, log_hr_sigma=sigma, family=ONE_INTERVAL,
+                           baseline={"lambda": [0.05]})
     job = _events_job(prior, log_hr=None, events=events, n_sims=20000, seed=12, n_total=600)
     table = run_job(job, tmp_path / "run", scheduler="synchronous").table
     assurance, mcse = proportion(success(table, "logrank", alpha=0.025))
@@ -70,7 +75,9 @@ def test_ohagan_stevens_campbell_assurance(tmp_path):
 
 
 def test_calibrated_bayesian_rule_keeps_type_one_error(tmp_path):
-    prior = explicit_prior(log_hr_mu=0.0, log_hr_sigma=0.5, hazards=(0.06, 0.03), cuts=(12.0,))
+    prior = explicit_prior(log_hr_mu=0.0, log_hr_sigma=0.5,
+                           family=PiecewiseExponentialPH(cuts=(12.0,)),
+                           baseline={"lambda": [0.06, 0.03]})
     design = TrialDesign(n_total=60, accrual_rate=4.0, min_followup=12.0, dropout_hazard=0.005)
     plan = AnalysisPlan((6.0, 12.0, 24.0), (
         ("vague", analysis_prior("vague")),
@@ -88,7 +95,9 @@ def test_calibrated_bayesian_rule_keeps_type_one_error(tmp_path):
 
 
 def _job(n_sims=4000, chunk_size=500):
-    prior = explicit_prior(log_hr_mu=-0.3, log_hr_sigma=0.3, hazards=(0.05, 0.03), cuts=(12.0,))
+    prior = explicit_prior(log_hr_mu=-0.3, log_hr_sigma=0.3,
+                           family=PiecewiseExponentialPH(cuts=(12.0,)),
+                           baseline={"lambda": [0.05, 0.03]})
     design = TrialDesign(n_total=150, accrual_duration=24.0, min_followup=12.0,
                          dropout_hazard=0.01)
     return PlanJob((Scenario("assurance", design, None, n_sims),
@@ -108,7 +117,7 @@ def test_a_killed_run_resumes(tmp_path):
     script = textwrap.dedent(f"""
         import sys
         sys.path[:0] = [{str(ROOT)!r}, {str(Path(__file__).parent)!r}]
-        from test_plan_validation import _job
+        from test_validation import _job
         from bridgebayes.plan.dask_runner import run_job
         if __name__ == "__main__":
             run_job(_job(n_sims=20000, chunk_size=500), {str(folder)!r}, workers=2)
@@ -141,7 +150,8 @@ def test_nuts_path_agrees_with_the_exact_weibull_oracle(backend):
     from bridgebayes.plan.nuts_path import NutsAnalyser
 
     rng = np.random.default_rng(2)
-    prior = explicit_prior(log_hr_mu=-0.3, log_hr_sigma=0.3, baseline="weibull", k=1.2, lam=0.03)
+    prior = explicit_prior(log_hr_mu=-0.3, log_hr_sigma=0.3, family="weibull",
+                           baseline={"k": 1.2, "lam": 0.03})
     trials = simulate_trials(TrialDesign(n_total=60, accrual_duration=12.0, min_followup=12.0),
                              prior.sample(3, rng), rng)
     nuts = NutsAnalyser(WeibullPH(log_hr_sigma=2.0), chains=2, tune=500, draws=2000,

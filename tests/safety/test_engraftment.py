@@ -11,8 +11,10 @@ from scipy import optimize, stats
 from bridgebayes.core.errors import BridgeBayesError, CohortError
 from bridgebayes.core.units import DAYS_PER_MONTH
 from bridgebayes.data.cohort import load_cohort
+from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
+from bridgebayes.models.piecewise import default_cuts
 from bridgebayes.safety import engraftment, engraftment_data, km_median
-from bridgebayes.safety.time_to_engraftment import _pem_median
+from bridgebayes.safety.time_to_engraftment import Engraftment
 
 
 # ---------------------------------------------------------------- engraftment data
@@ -50,11 +52,14 @@ def test_engraftment_data_censors_death_and_horizon():
     assert np.array_equal(data.time[engrafted], day[engrafted])
     assert np.allclose(data.time[~engrafted], np.minimum(follow[~engrafted], 60.0))
     assert (~engrafted & (follow < 60)).any()  # some die before engrafting: censored at death
+    assert data.time_unit == "days"
 
 
 def test_median_days_is_the_weibull_median():
     cohort = engraftment_cohort(5, 30, k=4.0, scale=(15.0, 12.0))
     result = engraftment(cohort, n_draws=50, seed=2)
+    assert result.family == WeibullPH()  # default priors: log HR ~ Normal(0, 1)
+    assert "Weibull PH (exact), log HR ~ Normal(0, 1)" in result.model
     d = result.draws
     for arm in (0, 1):
         scale = (d["lam"] * np.exp(d["log_hr"] * arm)) ** (-1 / d["k"])
@@ -105,18 +110,26 @@ def test_graft_failure_is_flagged_as_weibull_misfit_and_pem_copes():
     summary = engraftment(cohort, horizon_days=365).summary()
     notes = summary.table["note"].tolist()
     assert any(note.startswith("model misfit: Kaplan–Meier median") for note in notes)
-    assert "Caution: the weibull model fits poorly" in summary.sentences[0]
-    pem = engraftment(cohort, family="pem", horizon_days=365).summary()
+    assert "Caution: the Weibull model fits poorly" in summary.sentences[0]
+    pem = engraftment(cohort, family="piecewise_exponential", horizon_days=365).summary()
     assert (pem.table["note"] == "").all()
     assert "Caution" not in pem.sentences[0]
+    assert pem.table["model"].str.startswith("PEM PH (exact)").all()
+
+
+def test_pem_cut_points_are_the_quartiles_of_the_engraftment_days():
+    cohort = engraftment_cohort(9, 30, k=4.0, scale=(15.0, 12.0), cure=0.1)
+    result = engraftment(cohort, family="piecewise_exponential", n_draws=40, seed=5)
+    assert isinstance(result.family, PiecewiseExponentialPH) and result.family.cuts is None
+    np.testing.assert_array_equal(result.draws["cuts"],
+                                  default_cuts(result.data.time, result.data.event))
+    assert result.draws["lambda"].shape == (40, result.draws["cuts"].size + 1)
 
 
 def test_pem_median_is_the_root_of_the_family_survival():
-    from bridgebayes.models.families import PiecewiseExponentialPH
-
     cohort = engraftment_cohort(9, 30, k=4.0, scale=(15.0, 12.0), cure=0.1)
-    result = engraftment(cohort, family="pem", n_draws=40, seed=5)
-    family = PiecewiseExponentialPH(cuts=tuple(result.cuts))
+    result = engraftment(cohort, family="piecewise_exponential", n_draws=40, seed=5)
+    family = PiecewiseExponentialPH(cuts=tuple(result.draws["cuts"]))
     for arm in (0, 1):
         medians = result.median_days(arm)
         for i in range(0, 40, 7):
@@ -128,14 +141,47 @@ def test_pem_median_is_the_root_of_the_family_survival():
             assert medians[i] == pytest.approx(root, rel=1e-9)
 
 
-def test_pem_median_closed_form():
+def _engraftment(family, draws) -> Engraftment:
+    return Engraftment(data=None, label="ANC", family=family, draws=draws, prob_faster=0.5,
+                       model="")
 
+
+def test_pem_median_closed_form():
     lam = np.array([[0.05, 0.1], [0.2, 0.1], [0.01, 0.0]])  # H(5) = 0.25, 1.0, 0.05
-    got = _pem_median(lam, np.array([5.0]), np.array([0.0, 0.0, 0.0]), 0)
+    pem = PiecewiseExponentialPH(cuts=(5.0,))
+    got = _engraftment(pem, {"log_hr": np.zeros(3), "lambda": lam}).median_days(0)
     assert got[:2] == pytest.approx([5 + (np.log(2) - 0.25) / 0.1, np.log(2) / 0.2], rel=1e-14)
     assert np.isinf(got[2])  # the cumulative hazard never reaches log 2
-    hr2 = _pem_median(lam[:1], np.array([5.0]), np.array([np.log(2.0)]), 1)
+    hr2 = _engraftment(pem, {"log_hr": np.log([2.0]), "lambda": lam[:1]}).median_days(1)
     assert hr2 == pytest.approx([5 + (np.log(2) - 0.5) / 0.2], rel=1e-14)  # doubled: 0.1, 0.2
+    # the cut points of the draws (an exact or NUTS posterior) win over the family's
+    other = _engraftment(PiecewiseExponentialPH(), {"log_hr": np.zeros(1), "lambda": lam[:1],
+                                                    "cuts": np.array([5.0])}).median_days(0)
+    assert other == pytest.approx(got[:1], rel=1e-14)
+
+
+def test_weibull_median_closed_form_and_log_lam_beyond_float_range():
+    draws = {"log_hr": np.array([0.0, np.log(3.0)]), "k": np.array([2.0, 0.5]),
+             "lam": np.array([0.01, 0.2])}
+    got = _engraftment(WeibullPH(), draws).median_days(1)
+    want = (np.log(2) / (draws["lam"] * np.exp(draws["log_hr"]))) ** (1 / draws["k"])
+    assert got == pytest.approx(want, rel=1e-13)
+    huge = {"log_hr": np.zeros(1), "k": np.array([50.0]), "lam": np.array([0.0]),
+            "log_lam": np.array([-2000.0])}  # lam underflows; the median is exp(40 + ...)
+    assert _engraftment(WeibullPH(), huge).median_days(0) == pytest.approx(
+        np.exp((np.log(np.log(2)) + 2000.0) / 50.0), rel=1e-12)
+
+
+def test_a_family_object_brings_its_own_priors():
+    cohort = engraftment_cohort(5, 30, k=4.0, scale=(15.0, 12.0))
+    family = WeibullPH(log_hr_mu=0.2, log_hr_sigma=0.5)
+    result = engraftment(cohort, family=family, n_draws=2000, seed=2, log_hr_sigma=9.0)
+    assert result.family is family and "log HR ~ Normal(0.2, 0.5)" in result.model
+    direct = family.exact_posterior(result.data)
+    assert result.prob_faster == pytest.approx(1 - direct.prob_hr_below(1.0), abs=1e-15)
+    by_name = engraftment(cohort, n_draws=2000, seed=2, log_hr_mu=0.2, log_hr_sigma=0.5)
+    assert by_name.prob_faster == pytest.approx(result.prob_faster, abs=1e-15)
+    np.testing.assert_array_equal(by_name.draws["log_hr"], result.draws["log_hr"])
 
 
 def test_km_median_matches_lifelines_definition():
@@ -143,11 +189,14 @@ def test_km_median_matches_lifelines_definition():
     assert km_median(np.array([3.0, 5.0]), np.array([0, 0])) == np.inf
 
 
-def test_bad_method():
+def test_bad_method_and_family():
     cohort = engraftment_cohort(5, 10, k=4.0, scale=(15.0, 12.0))
-    with pytest.raises(BridgeBayesError, match=r"family, method: expected .* got 'weibull', "
+    with pytest.raises(BridgeBayesError, match=r"method: expected 'exact' or 'nuts', got "
                                                r"'mcmc'"):
         engraftment(cohort, method="mcmc")
-    with pytest.raises(BridgeBayesError, match=r"got 'gompertz', 'exact'"):
+    with pytest.raises(BridgeBayesError, match=r"unknown family 'gompertz'"):
         engraftment(cohort, family="gompertz")
-
+    with pytest.raises(BridgeBayesError, match=r"unknown family 'pem'"):  # the old alias
+        engraftment(cohort, family="pem")
+    with pytest.raises(BridgeBayesError, match="no exact posterior"):
+        engraftment(cohort, family=PiecewiseExponentialPH(time_varying=True))

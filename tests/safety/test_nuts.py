@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from safety_cohorts import engraftment_cohort
 
-from bridgebayes.inference.fit import SamplerSettings
+from bridgebayes.inference.driver import SamplerSettings
 from bridgebayes.safety import engraftment
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("family", ["weibull", "pem"])
+@pytest.mark.parametrize("family", ["weibull", "piecewise_exponential"])
 def test_nuts_engraftment_agrees_with_exact(family):
     cohort = engraftment_cohort(13, 40, k=4.0, scale=(16.0, 13.0))
     exact = engraftment(cohort, family=family, n_draws=20000, seed=1)

@@ -1,8 +1,9 @@
 """Release SBC (slow): 1000 simulations per model and scenario on the exact path, 100 NUTS
-simulations per model in the small scenario, for PEM, Weibull, competing risks and
-illness–death.  Pass: every χ² p-value (20 rank bins) and the
+simulations per model in the small scenario, for every registered SBC model
+(``bridgebayes.sbc.registry.MODELS``: PEM, Weibull, competing risks, and the Weibull and the
+piecewise-exponential illness–death models).  Pass: every χ² p-value (20 rank bins) and the
 data-averaged P(HR < 1) check above 0.005.  ``bridgebayes sbc`` runs the same suite and writes
-``docs/validation.md``.
+``docs/sbc.md``.
 """
 
 from __future__ import annotations

@@ -38,19 +38,19 @@ def value(decision, quantity, column, **match):
 
 
 def test_hr_probabilities_match_the_draws_and_the_normal_closed_form(decision):
-    p1 = value(decision, "P(HR < c)", "probability", threshold=1.0)
+    p1 = value(decision, "prob_hr_below", "probability", threshold=1.0)
     assert p1 == np.mean(LOG_HR < 0)
     mcse = np.sqrt(p1 * (1 - p1) / N)
     assert abs(p1 - stats.norm.cdf(0.3 / 0.25)) < 4 * mcse
-    p08 = value(decision, "P(HR < c)", "probability", threshold=0.8)
+    p08 = value(decision, "prob_hr_below", "probability", threshold=0.8)
     assert p08 == np.mean(np.exp(LOG_HR) < 0.8)
 
 
 def test_hr_median_interval_and_hdi(decision):
-    assert value(decision, "HR", "estimate") == pytest.approx(np.median(np.exp(LOG_HR)))
-    lo, hi = value(decision, "HR", "lower"), value(decision, "HR", "upper")
+    assert value(decision, "hr", "estimate") == pytest.approx(np.median(np.exp(LOG_HR)))
+    lo, hi = value(decision, "hr", "lower"), value(decision, "hr", "upper")
     assert (lo, hi) == pytest.approx(tuple(np.quantile(np.exp(LOG_HR), [0.025, 0.975])))
-    hdi_lo, hdi_hi = value(decision, "HR (HDI)", "lower"), value(decision, "HR (HDI)", "upper")
+    hdi_lo, hdi_hi = value(decision, "hr_hdi", "lower"), value(decision, "hr_hdi", "upper")
     assert hdi_hi - hdi_lo <= hi - lo  # the HDI is the shortest 95% interval
     assert np.mean((np.exp(LOG_HR) >= hdi_lo) & (np.exp(LOG_HR) <= hdi_hi)) == \
         pytest.approx(0.95, abs=1e-3)
@@ -59,9 +59,12 @@ def test_hr_median_interval_and_hdi(decision):
 def test_landmark_survival_and_difference_probabilities(decision):
     s_ref = np.exp(-RATE * 24)
     s_trt = np.exp(-RATE * np.exp(LOG_HR) * 24)
-    assert value(decision, "S(24)", "estimate", arm="blina") == pytest.approx(np.median(s_ref))
-    assert value(decision, "S(24)", "estimate", arm="CAR-T") == pytest.approx(np.median(s_trt))
-    p = value(decision, "P(S(24) difference > delta)", "probability", threshold=0.1)
+    assert value(decision, "survival", "estimate", arm="blina", time=24.0) == pytest.approx(
+        np.median(s_ref))
+    assert value(decision, "survival", "estimate", arm="CAR-T", time=24.0) == pytest.approx(
+        np.median(s_trt))
+    p = value(decision, "prob_survival_difference_above", "probability", threshold=0.1,
+              time=24.0)
     assert p == np.mean(s_trt - s_ref > 0.1)
 
 
@@ -70,9 +73,9 @@ def test_rmst_matches_the_closed_form(decision):
     exact_ref = (1 - np.exp(-RATE * tau)) / RATE
     rate_trt = RATE * np.exp(LOG_HR)
     exact_trt = (1 - np.exp(-rate_trt * tau)) / rate_trt
-    assert value(decision, "RMST(24)", "estimate", arm="blina") == \
+    assert value(decision, "rmst", "estimate", arm="blina") == \
         pytest.approx(np.median(exact_ref), rel=1e-6)
-    assert value(decision, "RMST(24) difference", "estimate") == \
+    assert value(decision, "rmst_difference", "estimate") == \
         pytest.approx(np.median(exact_trt - exact_ref), rel=1e-5)
 
 
@@ -80,14 +83,14 @@ def test_median_survival_beyond_the_grid_is_infinite_and_inside_is_exact():
     rate = np.array([np.log(2) / 10.0, 1e-6])  # median 10 months; essentially never
     d = decide(np.zeros(2), survival=lambda t, arm: np.exp(-rate[:, None] * t[None, :]),
                landmarks=(12.0,), rmst_tau=None, horizon=36.0)
-    medians = d.table[d.table["quantity"] == "median survival"]
+    medians = d.table[d.table["quantity"] == "median_survival"]
     assert len(medians) == 2
     # median of the two draws: one at 10 months, one infinite -> the quantile is infinite
     assert np.isinf(medians["upper"]).all()
-    assert (medians["threshold"] == 36.0).all()  # "not reached by 36 months"
+    assert (medians["time"] == 36.0).all()  # "not reached by 36 months"
     d1 = decide(np.zeros(1), survival=lambda t, arm: np.exp(-rate[:1, None] * t[None, :]),
                 landmarks=(12.0,), rmst_tau=None, horizon=36.0)
-    est = d1.table[d1.table["quantity"] == "median survival"]["estimate"].iloc[0]
+    est = d1.table[d1.table["quantity"] == "median_survival"]["estimate"].iloc[0]
     assert est == pytest.approx(10.0, abs=1e-3)
 
 
@@ -107,13 +110,15 @@ def test_sentences_name_arms_prior_and_direction(decision):
 def test_hr_only_without_survival():
     d = decide(np.array([-0.1, 0.2, 0.0, -0.5]))
     assert d.curves.empty
-    assert set(d.table["quantity"]) == {"HR", "HR (HDI)", "P(HR < c)", "P(0.9 <= HR <= 1.11)"}
+    assert set(d.table["quantity"]) == {"hr", "hr_hdi", "prob_hr_below", "prob_rope"}
+    rope = d.get("prob_rope")
+    assert (rope["threshold"], rope["threshold_upper"]) == (0.9, 1.11)
 
 
 def test_extra_quantities_are_summarised():
     aft = np.exp(-LOG_HR / 1.3)
     d = decide(LOG_HR, extra={"AFT factor (ratio of medians)": aft})
-    row = d.table[d.table["quantity"] == "AFT factor (ratio of medians)"].iloc[0]
+    row = d.get("aft_factor")
     assert row["estimate"] == pytest.approx(np.median(aft))
 
 
@@ -132,22 +137,23 @@ def interval_decision():
 
 def test_interval_hrs_match_the_lognormal_closed_form(interval_decision):
     for j, label in enumerate(INTERVAL_LABELS):
-        quantity = f"HR (interval {label} months)"
         hr = np.exp(INTERVAL_LOG_HR[:, j])
-        assert value(interval_decision, quantity, "estimate") == np.median(hr)
-        assert (value(interval_decision, quantity, "lower"),
-                value(interval_decision, quantity, "upper")) == \
+        row = interval_decision.get("interval_hr", component=label)
+        assert row["estimate"] == np.median(hr)
+        assert (row["lower"], row["upper"]) == \
             pytest.approx(tuple(np.quantile(hr, [0.025, 0.975])), rel=1e-12)
-        p = value(interval_decision, quantity, "probability")
+        prob = interval_decision.get("prob_interval_hr_below", component=label)
+        p = prob["probability"]
         assert p == np.mean(INTERVAL_LOG_HR[:, j] < 0)
-        assert value(interval_decision, quantity, "threshold") == 1.0
+        assert prob["threshold"] == 1.0
         # closed forms: log HR ~ Normal(mu, sd) -> median exp(mu), P(HR < 1) = Phi(-mu / sd)
         mu, sd = INTERVAL_MU[j], INTERVAL_SD[j]
         assert abs(p - stats.norm.cdf(-mu / sd)) < 4 * np.sqrt(p * (1 - p) / N)
+        # MCSE of the probability (independent draws): the binomial standard error
+        assert prob["mcse"] == pytest.approx(np.sqrt(p * (1 - p) / N), rel=0.1)
         q_sd = sd * np.sqrt(np.pi / 2 / N)  # asymptotic SD of the sample median of log HR
-        assert abs(np.log(value(interval_decision, quantity, "estimate")) - mu) < 4 * q_sd
-        assert value(interval_decision, quantity, "upper") == pytest.approx(
-            np.exp(mu + stats.norm.ppf(0.975) * sd), rel=0.03)
+        assert abs(np.log(row["estimate"]) - mu) < 4 * q_sd
+        assert row["upper"] == pytest.approx(np.exp(mu + stats.norm.ppf(0.975) * sd), rel=0.03)
 
 
 def test_interval_sentence_lists_every_interval(interval_decision):
@@ -160,7 +166,7 @@ def test_interval_sentence_lists_every_interval(interval_decision):
 
 
 def test_no_interval_rows_without_interval_draws(decision):
-    assert not decision.table["quantity"].str.startswith("HR (interval").any()
+    assert not decision.table["quantity"].str.startswith("interval").any()
 
 
 @pytest.mark.parametrize(("draws", "cuts", "match"), [
@@ -195,10 +201,29 @@ def _tv_fit(time_varying: bool) -> Fit:
 def test_fit_decide_reports_interval_hrs_of_a_time_varying_pem():
     result = _tv_fit(time_varying=True)
     table = result.decide(prior="neutral").table
-    rows = table[table["quantity"].str.startswith("HR (interval")]
-    assert rows["quantity"].tolist() == [f"HR (interval {lab} months)" for lab in INTERVAL_LABELS]
+    rows = table[table["quantity"] == "interval_hr"]
+    assert rows["component"].tolist() == INTERVAL_LABELS
+    probs = table[table["quantity"] == "prob_interval_hr_below"]
     draws = INTERVAL_LOG_HR[:1000]
     np.testing.assert_allclose(rows["estimate"], np.median(np.exp(draws), axis=0), rtol=1e-12)
-    np.testing.assert_allclose(rows["probability"], np.mean(draws < 0, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(probs["probability"], np.mean(draws < 0, axis=0), rtol=1e-12)
     assert not _tv_fit(time_varying=False).decide().table["quantity"].str.startswith(
-        "HR (interval").any()
+        "interval").any()
+
+
+def test_every_row_carries_its_level_unit_and_extrapolation_flag():
+    d = decide(LOG_HR, survival=survival, landmarks=(12.0, 48.0), rmst_tau=24.0, ci=0.9,
+               time_unit="weeks", followup=30.0)
+    assert (d.table.query("quantity == 'hr'")["level"] == 0.9).all()
+    assert set(d.table["time_unit"]) == {"weeks"}
+    flagged = d.table[d.table["extrapolated"]]
+    landmarks = flagged[flagged["quantity"] != "median_survival"]
+    assert set(landmarks["time"].dropna()) == {48.0}
+    medians = d.table[d.table["quantity"] == "median_survival"]
+    assert (medians["extrapolated"] == (medians["estimate"] > 30.0)).all()
+    assert "90% CrI" in d.sentences[1] and "At 48 weeks" in d.summary()
+
+
+def test_sentences_never_round_to_certainty():
+    d = decide(np.full(4000, -5.0) + np.random.default_rng(1).normal(0, 0.01, 4000))
+    assert "is >99%." in d.sentences[0]

@@ -2,12 +2,17 @@
 
 A family writes its baseline priors (``_parameters``) and ``_log_cumhaz``/``_log_hazard``
 (and ``_family_arrays``/``_loglik`` if its likelihood is not per patient); the base does the
-rest.  Conventions: ``docs/engine.md``.
+rest.  Optional hooks, each with a default: ``exact_posterior`` (an independent oracle),
+``decision_options`` (family-specific decision quantities), ``baseline_inverse`` (closed-form
+inversion for simulation), ``prior_draws`` and ``calibration_values`` (simulation-based
+calibration).  Conventions and how to add a family: ``docs/engine.md``, ``docs/families.md``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, ClassVar
@@ -16,7 +21,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.core.errors import BridgeBayesError, SpecError
 from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.models.families.design import (
     check_covariate_names,
@@ -26,6 +31,7 @@ from bridgebayes.models.families.design import (
     covariate_arrays,
 )
 from bridgebayes.models.families.draws import Draws, evaluation_inputs
+from bridgebayes.models.families.inversion import invert_log_cumhaz
 
 __all__ = ["SurvivalFamily"]
 
@@ -59,7 +65,12 @@ class SurvivalFamily(ABC):
     from :meth:`log_likelihood`.  Variables: ``log_hr``, ``hr``, ``beta`` + the family's.
     """
 
+    #: canonical name: the registry key, used in specs, file names, results and reports
     name: ClassVar[str]
+    #: short reader-facing label (tables, figures)
+    label: ClassVar[str]
+    #: one methods sentence, formatted with the family's options (``str.format``)
+    description: ClassVar[str]
     #: dims of the data containers (a family adds its own)
     data_dims: ClassVar[dict[str, tuple[str, ...]]] = {
         "arm": ("unit",), "time": ("unit",), "event": ("unit",),
@@ -85,7 +96,7 @@ class SurvivalFamily(ABC):
 
         Examples
         --------
-        >>> idata = pm.sample(model=WeibullPH().build_model(data))  # doctest: +SKIP
+        >>> model = WeibullPH().build_model(data)  # doctest: +SKIP
         """
         arrays = self.data_arrays(data)
         with pm.Model(coords=self.coords(data, arrays)) as model:
@@ -179,6 +190,135 @@ class SurvivalFamily(ABC):
     @abstractmethod
     def _draw_vars(self) -> tuple[str, ...]:
         """Posterior variables the numpy functions read (besides ``log_hr`` and ``beta``)."""
+
+    # -- optional hooks (defaults below; a family overrides what it can do better) ----------
+    def describe(self) -> str:
+        """The methods sentence of this family with its options filled in.
+
+        Examples
+        --------
+        >>> from bridgebayes.models.families import WeibullPH
+        >>> WeibullPH().describe().startswith("Weibull")
+        True
+        """
+        return self.description.format(**dataclasses.asdict(self))
+
+    def options(self) -> dict[str, Any]:
+        """The options as a TOML-ready table (tuples as lists, ``None`` left out); the
+        inverse of :meth:`from_options`.
+
+        Examples
+        --------
+        >>> from bridgebayes.models.families import WeibullPH
+        >>> WeibullPH.from_options(WeibullPH(a0=0.5).options()) == WeibullPH(a0=0.5)
+        True
+        """
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_options(cls, table: Mapping[str, Any], *, where: str = "family") -> SurvivalFamily:
+        """The family with the options of a spec table; unknown keys raise :class:`SpecError`
+        naming ``where``."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        if unknown := sorted(set(table) - known):
+            raise SpecError(f"{where}: unknown option(s) {unknown} of family {cls.name!r}; "
+                            f"allowed: {sorted(known)}")
+        try:
+            return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in table.items()})
+        except BridgeBayesError as exc:
+            raise SpecError(f"{where}: {exc}") from None
+
+    def has_exact_posterior(self) -> bool:
+        """Whether :meth:`exact_posterior` covers these options."""
+        return False
+
+    def exact_posterior(self, data: EndpointData) -> Any:
+        """The exact posterior of this model of ``data`` (an independent oracle), as an
+        :class:`~bridgebayes.models.exact.ExactPosterior`; families without one raise."""
+        raise BridgeBayesError(f"family {self.name!r}: no exact posterior for these options "
+                               f"({type(self).__name__})")
+
+    def decision_options(self, draws: Draws) -> dict[str, Any]:
+        """Family-specific keyword arguments of :func:`bridgebayes.summaries.decide.decide`
+        for these draws (e.g. the Weibull AFT factor as an ``extra`` quantity)."""
+        return {}
+
+    def baseline_inverse(self, draws: Draws, target: np.ndarray) -> np.ndarray:
+        """Times at which the reference-arm cumulative hazard (no covariates) reaches
+        ``target``, shape ``(n_draws, n)``; ``inf`` where it never does.
+
+        The default inverts :meth:`log_cumhaz` numerically (bisection in log time); families
+        with a closed form override it.
+        """
+        return invert_log_cumhaz(lambda t: self.log_cumhaz(draws, t, 0), target)
+
+    def event_times(self, draws: Draws, unit_exp: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """Event times of units with arm ``x`` from standard exponential variates
+        ``unit_exp`` (``H(T) = E``), for PH families: ``H0(T) = E / HR^x``.
+
+        ``draws`` hold one draw (leading axis 1); returns shape ``(n,)``.
+        """
+        target = np.asarray(unit_exp, float) * np.exp(-np.ravel(draws["log_hr"])[0]
+                                                     * np.asarray(x, float))
+        return self.baseline_inverse(draws, target[None, :])[0]
+
+    def prior_draws(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """``n`` draws of the parameters from the prior (the posterior-draw format).
+
+        Only for priors that do not depend on the data (fixed baseline scales): the truths of
+        simulation-based calibration.  ``log_hr`` is drawn first, then the baseline.
+        """
+        log_hr = rng.normal(self.log_hr_mu, self.log_hr_sigma, n)
+        return {"log_hr": log_hr, "hr": np.exp(log_hr), **self._baseline_prior_draws(n, rng)}
+
+    def _baseline_prior_draws(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        raise BridgeBayesError(f"family {self.name!r}: prior draws need a prior that does not "
+                               "depend on the data (fixed baseline scale)")
+
+    def calibration_values(self, draws: Draws) -> dict[str, np.ndarray]:
+        """The unconstrained parameters ranked by simulation-based calibration, one value per
+        draw (``log_hr`` and the family's baseline parameters)."""
+        return {"log_hr": np.asarray(draws["log_hr"], float).ravel(),
+                **self._baseline_calibration_values(draws)}
+
+    def _baseline_calibration_values(self, draws: Draws) -> dict[str, np.ndarray]:
+        return {}
+
+    def baseline_variables(self) -> tuple[str, ...]:
+        """Names of the baseline parameters in the draws (besides ``log_hr`` and ``beta``)."""
+        return self._draw_vars()
+
+    def with_constants(self, draws: Draws) -> SurvivalFamily:
+        """This family with the constants stored beside the draws fixed as options (e.g. the
+        PEM cut points a fit chose from its data), so that the family evaluates the draws
+        without them."""
+        return self
+
+    def effect_pieces(self, draws: Draws) -> tuple[np.ndarray, np.ndarray]:
+        """The treatment effect as piecewise-constant log HRs ``(n_draws, K)`` and their
+        ``K - 1`` change points (proportional hazards: one piece)."""
+        return np.asarray(draws["log_hr"], float).reshape(-1, 1), np.empty(0)
+
+    def cumhaz_rows(self, draws: Draws, t: np.ndarray) -> np.ndarray:
+        """Reference-arm cumulative hazard (no covariates) at per-draw times ``t`` of shape
+        ``(n_draws, n)`` (draw ``s`` at ``t[s]``): for simulating many trials at once."""
+        p, _, _, _ = self._prepare(draws, [1.0], 0, None)
+        t = np.asarray(t, float)
+        with np.errstate(divide="ignore"):
+            return np.exp(self._log_cumhaz(p, t, np.zeros_like(t), np.zeros((1, 1))))
+
+    def parameter_draws(self, draws: Draws) -> dict[str, np.ndarray]:
+        """The family's own parameters (besides ``log_hr``) one value per draw, by name
+        (vector parameters one entry per element, ``"lambda[0]"``): for parameter tables."""
+        out = {}
+        for name in self.baseline_variables():
+            values = np.asarray(draws[name], float)
+            if values.ndim == 1:
+                out[name] = values
+            else:
+                out |= {f"{name}[{j}]": values[:, j] for j in range(values.shape[1])}
+        return out
 
     def log_cumhaz(self, draws: Draws, t: Any, x: Any, *, covariates: Any = None) -> np.ndarray:
         """Log cumulative hazard, shape ``(n_draws, n_times)``.

@@ -7,6 +7,7 @@ unit), so for arm-only designs its cost does not grow with the number of patient
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from itertools import pairwise
 from types import ModuleType
@@ -18,8 +19,10 @@ import pytensor.tensor as pt
 
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.endpoints import EndpointData
+from bridgebayes.models.exact import ExactPosterior, pem_posterior
 from bridgebayes.models.families.base import SurvivalFamily
 from bridgebayes.models.families.design import check_positive
+from bridgebayes.models.families.draws import Draws
 from bridgebayes.models.piecewise import default_cuts, sufficient_stats
 
 __all__ = ["PiecewiseExponentialPH"]
@@ -54,6 +57,10 @@ class PiecewiseExponentialPH(SurvivalFamily):
         If True, ``log_hr_interval_j = log_hr + tau · z_j``, ``z_j ~ Normal(0, 1)``
         (``log_hr_interval_offset``), ``tau ~ HalfNormal(tau_scale)``: non-proportional
         hazards shrunk towards a common ``log_hr``.
+    crude_rate
+        Fixed baseline prior scale ``r`` (events per unit time) instead of the data's crude
+        rate: a prior that does not depend on the data (simulation-based calibration, or a
+        rate fixed before seeing the data).  Data without events are then allowed.
     tau_scale
         Scale of ``tau``; the default 0.5 has prior median ``tau`` ≈ 0.34, i.e. interval
         HRs typically within a factor ``exp(±0.34) ≈ 0.7–1.4`` of ``hr``.
@@ -70,6 +77,11 @@ class PiecewiseExponentialPH(SurvivalFamily):
     """
 
     name: ClassVar[str] = "piecewise_exponential"
+    label: ClassVar[str] = "PEM"
+    description: ClassVar[str] = (
+        "piecewise-exponential proportional-hazards model ({n_intervals} intervals with cut "
+        "points at event-time quantiles unless given; {baseline} baseline prior, Gamma shape "
+        "a0 = {a0} scaled by the crude event rate unless fixed)")
     data_dims: ClassVar[dict[str, tuple[str, ...]]] = SurvivalFamily.data_dims | {
         "events": ("interval", "unit"), "exposure": ("interval", "unit")}
 
@@ -81,11 +93,14 @@ class PiecewiseExponentialPH(SurvivalFamily):
     rw_init_sigma: float = 2.0
     time_varying: bool = False
     tau_scale: float = 0.5
+    crude_rate: float | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_positive(a0=self.a0, rw_sigma=self.rw_sigma, rw_init_sigma=self.rw_init_sigma,
                        tau_scale=self.tau_scale)
+        if self.crude_rate is not None:
+            check_positive(crude_rate=self.crude_rate)
         if self.cuts is not None:
             cuts = np.atleast_1d(np.asarray(self.cuts, float))
             if cuts.ndim != 1 or not np.all(np.isfinite(cuts) & (cuts > 0)) or np.any(
@@ -105,25 +120,28 @@ class PiecewiseExponentialPH(SurvivalFamily):
                                    f"{self.time_varying!r}")
 
     def _family_arrays(self, data: EndpointData, model: pm.Model | None) -> dict[str, Any]:
-        if model is not None:
-            cuts = model["cuts"].get_value()
-        elif self.cuts is not None:
-            cuts = np.asarray(self.cuts, float)
-        else:
-            cuts = default_cuts(data.time, data.event, n_intervals=self.n_intervals)
+        cuts = model["cuts"].get_value() if model is not None else self.cuts_for(data)
         arm = np.asarray(data.arm, int)
         arm_only = not self.covariates
         group = arm if arm_only else np.arange(arm.size)
         events, exposure = sufficient_stats(data.time, data.event, group, cuts,
                                             n_groups=2 if arm_only else arm.size)
-        if events.sum() == 0:
+        if self.crude_rate is None and events.sum() == 0:
             raise BridgeBayesError(f"{data.name}: no events; the baseline prior is scaled by "
-                                   "the crude event rate, which needs at least one event")
-        arrays = {"cuts": cuts, "events": events, "exposure": exposure,
-                  "crude_rate": events.sum() / exposure.sum()}
+                                   "the crude event rate, which needs at least one event "
+                                   "(or give a fixed crude_rate)")
+        rate = events.sum() / exposure.sum() if self.crude_rate is None else self.crude_rate
+        arrays = {"cuts": cuts, "events": events, "exposure": exposure, "crude_rate": rate}
         if arm_only:  # one unit per arm: the hazard of unit g has arm indicator g
             arrays["arm"] = np.array([0.0, 1.0])
         return arrays
+
+    def cuts_for(self, data: EndpointData) -> np.ndarray:
+        """The interior cut points used for ``data``: the given ``cuts``, else quantiles of
+        its event times (``n_intervals`` intervals, fewer when event times tie)."""
+        if self.cuts is not None:
+            return np.asarray(self.cuts, float)
+        return default_cuts(data.time, data.event, n_intervals=self.n_intervals)
 
     def _unit_labels(self, data: EndpointData) -> np.ndarray:
         return np.asarray(data.ids) if self.covariates else np.asarray(data.arms)
@@ -191,3 +209,59 @@ class PiecewiseExponentialPH(SurvivalFamily):
             return np.log(lam[:, 0, interval]) + p["log_hr"] * x + eta_cov  # PH: no 3-D array
         rates = self._log_rates(p, x, eta_cov)
         return np.take_along_axis(rates, interval[None, :, None], axis=-1)[..., 0]
+
+    # -- optional hooks -----------------------------------------------------------------
+    def baseline_variables(self) -> tuple[str, ...]:
+        return ("lambda",)
+
+    def with_constants(self, draws: Draws) -> PiecewiseExponentialPH:
+        if "cuts" not in draws:
+            return self
+        return dataclasses.replace(self, cuts=tuple(np.atleast_1d(draws["cuts"]).tolist()))
+
+    def effect_pieces(self, draws: Draws) -> tuple[np.ndarray, np.ndarray]:
+        if not self.time_varying:
+            return super().effect_pieces(draws)
+        return np.asarray(draws["log_hr_interval"], float), self._cuts_of(draws)
+
+    def decision_options(self, draws: Draws) -> dict[str, Any]:
+        if not self.time_varying:
+            return {}
+        return {"interval_log_hr": draws["log_hr_interval"], "interval_cuts": draws["cuts"]}
+
+    def has_exact_posterior(self) -> bool:
+        return self.baseline == "gamma" and not self.time_varying and not self.covariates
+
+    def exact_posterior(self, data: EndpointData) -> ExactPosterior:
+        """Exact posterior by quadrature (:func:`~bridgebayes.models.exact.pem_posterior`)
+        with this family's priors and cut points (those the PyMC model uses)."""
+        if not self.has_exact_posterior():
+            return super().exact_posterior(data)
+        return pem_posterior(data, cuts=self.cuts_for(data),
+                             log_hr_mu=self.log_hr_mu, log_hr_sigma=self.log_hr_sigma,
+                             a0=self.a0, crude_rate=self.crude_rate)
+
+    def baseline_inverse(self, draws: Draws, target: np.ndarray) -> np.ndarray:
+        """Closed form: the piecewise-linear cumulative hazard inverted within the interval
+        where it reaches ``target`` (``inf`` where a zero last hazard never does)."""
+        lam = np.asarray(draws["lambda"], float).reshape(-1, len(self._cuts_of(draws)) + 1)
+        target = np.asarray(target, float)
+        edges = np.r_[0.0, self._cuts_of(draws)]
+        widths = np.diff(edges)
+        start = np.concatenate([np.zeros((lam.shape[0], 1)),
+                                np.cumsum(lam[:, :-1] * widths, axis=1)], axis=1)  # H0(edge)
+        j = np.sum(start[:, None, :] <= target[..., None], axis=-1) - 1
+        at = np.take_along_axis(start, j, axis=1)
+        with np.errstate(divide="ignore"):
+            return edges[j] + (target - at) / np.take_along_axis(lam, j, axis=1)
+
+    def _baseline_prior_draws(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        if self.crude_rate is None or self.cuts is None or self.baseline != "gamma":
+            return super()._baseline_prior_draws(n, rng)
+        lam = rng.gamma(self.a0, self.crude_rate / self.a0, (n, len(self.cuts) + 1))
+        return {"lambda": lam, "cuts": np.asarray(self.cuts, float)}
+
+    def _baseline_calibration_values(self, draws: Draws) -> dict[str, np.ndarray]:
+        with np.errstate(divide="ignore"):
+            log_lam = np.log(np.asarray(draws["lambda"], float))
+        return {f"log_lambda[{j}]": log_lam[:, j] for j in range(log_lam.shape[1])}

@@ -17,10 +17,6 @@ import pandas as pd
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.core.io import json_text, staged_folder
 
-#: ``bridgebayes sbc --models`` choices (``sbc_cli.ALL_MODELS``, kept here so that the parser
-#: does not import PyMC)
-SBC_MODELS = ("pem", "weibull", "competing", "illness_death")
-
 EXIT_OK, EXIT_BAD_INPUT, EXIT_CHECK_FAILED = 0, 2, 3
 
 
@@ -71,22 +67,35 @@ def _cmd_run(args: argparse.Namespace) -> int:
     quiet = getattr(args, "quiet", False)
     result = run(args.spec, out=args.out, force=args.force, bar=not quiet,
                  say=lambda line: None if quiet else tqdm.write(line))
-    spec, bayes = result.spec, result.bayes
-    flag = ("\nNOTE: the cohort is RECONSTRUCTED pseudo-patient data, not the study's "
-            "patients.\n" if spec.reconstructed else "\n")
-    text = f"{spec.title}{flag}\n{_format_reference(result.reference)}"
-    if bayes is not None:
-        text += "\n\nBayesian reanalysis\n" + "\n".join(
-            f"- [{key}] {line}" for key, lines in bayes.sentences.items() for line in lines[:1])
-    _print(args, f"{text}\n\nWritten: {result.out}/ (report.html)")
+    _print(args, _run_text(result.summary) + f"\n\nWritten: {result.out}/ (report.html)")
     return EXIT_OK if result.gates_passed else EXIT_CHECK_FAILED
+
+
+def _run_text(summary: dict) -> str:
+    """What ``run`` prints: the title, the data caveat and the primary analysis."""
+    from bridgebayes.summaries.decision import percent
+
+    study = summary["study"]
+    lines = [study["title"]]
+    if study["reconstructed"]:
+        lines.append("NOTE: the cohort is RECONSTRUCTED pseudo-patient data, not the study's "
+                     "patients.")
+    primary = summary.get("primary")
+    if primary:
+        label = study["endpoints"][primary["endpoint"]]["label"]
+        hr = primary["hr"]
+        family = summary["families"][primary["family"]]["label"]
+        lines.append(f"Primary analysis ({label}, {family} model, {primary['prior']} "
+                     f"prior): HR {hr['estimate']:.2f} ({100 * hr['level']:g}% CrI "
+                     f"{hr['lower']:.2f} to {hr['upper']:.2f}); P(HR < "
+                     f"{primary['hr_threshold']:g}) = {percent(primary['probability'])}"
+                     + (f"; decision rule {primary['decision']}" if primary["decision"]
+                        else ""))
+    return "\n".join(lines)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     import tomllib
-
-    from bridgebayes.data.cohort import load_cohort
-    from bridgebayes.run.spec import load_spec
 
     try:
         is_plan = "plan" in tomllib.loads(Path(args.spec).read_text(encoding="utf-8"))
@@ -98,9 +107,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         load_plan_spec(args.spec)
         _print(args, f"{args.spec}: valid planning spec")
         return EXIT_OK
-    spec = load_spec(args.spec)
-    load_cohort(spec.cohort, arms=spec.arms, time_unit=spec.time_unit)
-    _print(args, f"{args.spec}: valid (sha256 {spec.sha256[:12]})")
+    from bridgebayes.run.validate import prepare
+
+    prepared = prepare(args.spec)
+    for note in prepared.notes:
+        _print(args, f"note: {note}")
+    _print(args, f"{args.spec}: valid (sha256 {prepared.spec.sha256[:12]})")
     return EXIT_OK
 
 
@@ -112,10 +124,10 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_sbc(args: argparse.Namespace) -> int:
-    from bridgebayes.sbc.command import sbc_command
+    from bridgebayes.sbc.command import ALL_MODELS, sbc_command
 
-    return sbc_command(models=args.models, scenarios=args.scenarios, n_sims=args.n_sims,
-                       nuts_sims=args.nuts_sims, seed=args.seed, out=args.out,
+    return sbc_command(models=args.models or ALL_MODELS, scenarios=args.scenarios,
+                       n_sims=args.n_sims, nuts_sims=args.nuts_sims, seed=args.seed, out=args.out,
                        report=args.report,
                        echo=(lambda _: None) if getattr(args, "quiet", False) else print)
 
@@ -169,8 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_plan)
 
     p = sub.add_parser("sbc", help="simulation-based calibration of the models (release run: "
-                                   "1000 simulations per model and scenario; docs/validation.md)")
-    p.add_argument("--models", nargs="+", default=list(SBC_MODELS), choices=list(SBC_MODELS))
+                                   "1000 simulations per model and scenario; docs/sbc.md)")
+    p.add_argument("--models", nargs="+", default=None,
+                   help="models to calibrate (default: all of bridgebayes.sbc.registry.MODELS)")
     p.add_argument("--scenarios", nargs="+", default=["small", "large"],
                    choices=["small", "large"])
     p.add_argument("--n-sims", type=int, default=1000, help="simulations on the exact path")
@@ -179,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=20261124)
     p.add_argument("--out", default="sbc", help="folder for results (resumable chunks)")
     p.add_argument("--report", default=None, help="write the markdown report here "
-                                                  "(e.g. docs/validation.md)")
+                                                  "(e.g. docs/sbc.md)")
     p.set_defaults(func=_cmd_sbc)
     return parser
 

@@ -11,9 +11,11 @@ import shutil
 import socket
 import tempfile
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "json_text", "read_toml", "staged_folder"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_with", "json_text",
+           "read_toml", "staged_folder"]
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -42,6 +44,24 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_with(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+    """Write a file with ``write(temporary_path)`` (e.g. a NetCDF writer), then fsync and
+    rename it over ``path``: an interrupted write leaves the old file, or none."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
@@ -85,8 +105,9 @@ class staged_folder:  # lower case: used like ``open``
     ...     (tmp / "results.json").write_text("{}")
     """
 
-    def __init__(self, target: Path) -> None:
+    def __init__(self, target: Path, *, keep: tuple[str, ...] = ()) -> None:
         self.target = Path(target)
+        self.keep = tuple(keep)
         self.old = self.target.with_name(f".{self.target.name}.old")
         self.prefix = f".{self.target.name}.staging-{socket.gethostname()}-"
 
@@ -101,11 +122,16 @@ class staged_folder:  # lower case: used like ``open``
 
     def _remove_stale(self) -> None:
         """Remove staging folders of this target left by processes of this host that no
-        longer run (a killed run).  Folders of running processes, or of other hosts sharing
-        the drive, are left alone."""
+        longer run (a killed run); a kept subfolder (the store) found in one goes back into
+        the target first.  Folders of running processes, or of other hosts sharing the
+        drive, are left alone."""
         for folder in self.target.parent.glob(glob.escape(self.prefix) + "*"):
             pid = folder.name.removeprefix(self.prefix).split("-", 1)[0]
             if pid.isdigit() and not _running(int(pid)):
+                for name in self.keep:
+                    if (folder / name).is_dir() and not (self.target / name).exists():
+                        self.target.mkdir(parents=True, exist_ok=True)
+                        (folder / name).rename(self.target / name)
                 shutil.rmtree(folder, ignore_errors=True)
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -113,6 +139,9 @@ class staged_folder:  # lower case: used like ``open``
             shutil.rmtree(self.tmp, ignore_errors=True)
             return
         had_old = self.target.exists()
+        for name in self.keep:  # carried over (e.g. the store): moved, not copied
+            if (self.target / name).exists() and not (self.tmp / name).exists():
+                (self.target / name).rename(self.tmp / name)
         if had_old:
             shutil.rmtree(self.old, ignore_errors=True)
             self.target.rename(self.old)

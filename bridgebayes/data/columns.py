@@ -87,7 +87,7 @@ def parse_time(raw: Sequence[object], *, column: str, ids: Sequence[object], req
                factor: float = 1.0) -> np.ndarray:
     """Parse a time column; blank cells become NaN (allowed only if not ``required``).
 
-    Times must be finite and strictly positive (time zero is the transplant).
+    Times must be finite and strictly positive (after the study's time zero).
 
     Parameters
     ----------
@@ -100,12 +100,12 @@ def parse_time(raw: Sequence[object], *, column: str, ids: Sequence[object], req
     required
         Whether blank cells are an error.
     factor
-        Multiplier converting to months, applied after validation.
+        Multiplier applied after validation (a unit conversion, if a caller needs one).
 
     Returns
     -------
     numpy.ndarray
-        Float array in months, NaN where the cell was blank.
+        Float array (times ``factor``), NaN where the cell was blank.
 
     Examples
     --------
@@ -141,7 +141,7 @@ def parse_time(raw: Sequence[object], *, column: str, ids: Sequence[object], req
     raise_if_any(np.isnan(out) & ~blank, column=column, problem="NaN is not allowed",
                  ids=ids, values=raw, hint="Leave the cell empty if the event did not happen")
     raise_if_any(np.isinf(out), column=column, problem="infinite time", ids=ids, values=raw)
-    raise_if_any(out <= 0, column=column, problem="time must be > 0 (time zero is the transplant)",
+    raise_if_any(out <= 0, column=column, problem="time must be > 0 (after time zero)",
                  ids=ids, values=raw)
     return out * factor
 
@@ -255,6 +255,9 @@ def check_arms(raw: pd.Series, ids: np.ndarray, arms: tuple[str, str]) -> np.nda
 
 
 def parse_covariates(frame: pd.DataFrame, covariates: Mapping[str, str], ids: list) -> dict:
+    missing = [name for name in covariates if name not in frame.columns]
+    if missing:
+        raise CohortError(f"covariates: declared column(s) {missing} are not in the table")
     out = {}
     for name, kind in covariates.items():
         if kind not in COVARIATE_KINDS:

@@ -19,7 +19,7 @@ from lifelines.statistics import logrank_test
 from lifelines.utils import survival_table_from_events
 
 from bridgebayes.data.cohort import Cohort
-from bridgebayes.data.endpoints import COMPETING_RISKS, ENDPOINTS, EndpointData
+from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.reference.gray import gray_test
 
 __all__ = [
@@ -112,16 +112,20 @@ class ReferenceAnalysis:
     ----------
     landmarks
         Tidy table: endpoint, measure (``survival`` or ``cumulative_incidence``),
-        group (arm label or ``pooled``), landmark (months), estimate, n, events.
+        group (arm label or ``pooled``), landmark, estimate, n, events (for a competing
+        endpoint, ``endpoint`` is the cause label).
     tests
         Tidy table: endpoint, test, statistic, p_value.
     followup
-        Median (reverse KM), minimum and maximum follow-up, months.
+        Median (reverse KM), minimum and maximum follow-up, of the follow-up endpoint.
+    time_unit
+        Unit of the landmarks and the follow-up.
     """
 
     landmarks: pd.DataFrame
     tests: pd.DataFrame
     followup: dict[str, float]
+    time_unit: str = "months"
 
 
 def _groups(data: EndpointData) -> list[tuple[str, np.ndarray]]:
@@ -129,8 +133,9 @@ def _groups(data: EndpointData) -> list[tuple[str, np.ndarray]]:
         ("pooled", np.ones(data.arm.shape, bool))]
 
 
-def reference_analysis(cohort: Cohort, *, landmarks: tuple[float, ...] = (12.0, 24.0)
-                       ) -> ReferenceAnalysis:
+def reference_analysis(cohort: Cohort, *, landmarks: tuple[float, ...] = (12.0, 24.0),
+                       endpoints: tuple[str, ...] | None = None,
+                       followup_endpoint: str | None = None) -> ReferenceAnalysis:
     """KM and cumulative incidence at landmarks, log-rank and Gray tests, follow-up.
 
     Parameters
@@ -138,24 +143,32 @@ def reference_analysis(cohort: Cohort, *, landmarks: tuple[float, ...] = (12.0, 
     cohort
         A validated cohort.
     landmarks
-        Landmark times in months.
+        Landmark times, in the cohort's time unit.
+    endpoints
+        Which of the cohort's endpoints (default: all); first-event and direct endpoints
+        get Kaplan–Meier survival and the log-rank test, competing ones the Aalen–Johansen
+        cumulative incidence of each cause and Gray's test.
+    followup_endpoint
+        The endpoint whose censoring defines follow-up (reverse Kaplan–Meier): default the
+        first non-competing endpoint (overall survival in the transplant preset).
 
     Returns
     -------
     ReferenceAnalysis
     """
+    names = tuple(cohort.endpoints) if endpoints is None else tuple(endpoints)
     rows, tests = [], []
-    for name in ENDPOINTS:
+    for name in names:
         data = cohort.endpoint(name)
-        for group, mask in _groups(data):
-            for landmark in landmarks:
-                rows.append((name, "survival", group, landmark,
-                             km_at(data.time[mask], data.event[mask], landmark),
-                             int(mask.sum()), int(data.event[mask].sum())))
-        tests.append((name, "log-rank", *logrank(data.time, data.event, data.arm)))
-    for name, causes in COMPETING_RISKS.items():
-        data = cohort.endpoint(name)
-        for code, cause in enumerate(causes, start=1):
+        if not data.causes:
+            for group, mask in _groups(data):
+                for landmark in landmarks:
+                    rows.append((name, "survival", group, landmark,
+                                 km_at(data.time[mask], data.event[mask], landmark),
+                                 int(mask.sum()), int(data.event[mask].sum())))
+            tests.append((name, "log-rank", *logrank(data.time, data.event, data.arm)))
+            continue
+        for code, cause in enumerate(data.causes, start=1):
             for group, mask in _groups(data):
                 for landmark in landmarks:
                     rows.append((cause, "cumulative_incidence", group, landmark,
@@ -164,15 +177,18 @@ def reference_analysis(cohort: Cohort, *, landmarks: tuple[float, ...] = (12.0, 
                                  int(mask.sum()), int((data.event[mask] == code).sum())))
             result = gray_test(data.time, data.event, data.arm, cause_of_interest=code)
             tests.append((cause, "gray", result.statistic, result.p_value))
-    os_data = cohort.endpoint("os")
+    if followup_endpoint is None:
+        followup_endpoint = next(n for n, d in cohort.endpoints.items() if d.kind != "competing")
+    base = cohort.endpoint(followup_endpoint)
     followup = {
-        "median_reverse_km": reverse_km_median(os_data.time, os_data.event),
-        "min": float(np.min(os_data.time)),
-        "max": float(np.max(os_data.time)),
+        "endpoint": followup_endpoint,
+        "median_reverse_km": reverse_km_median(base.time, base.event),
+        "min": float(np.min(base.time)),
+        "max": float(np.max(base.time)),
     }
     return ReferenceAnalysis(
         landmarks=pd.DataFrame(rows, columns=["endpoint", "measure", "group", "landmark",
                                               "estimate", "n", "events"]),
         tests=pd.DataFrame(tests, columns=["endpoint", "test", "statistic", "p_value"]),
-        followup=followup,
+        followup=followup, time_unit=cohort.time_unit,
     )

@@ -1,14 +1,19 @@
 """The main job: a spec in, a complete output folder out (``bridgebayes run``).
 
-Order: validate the spec and the cohort; reference analysis; ``[bayes]`` fits (cached,
-resumable); secondary analyses (model checks, reconstruction sensitivity, competing risks,
-safety); then every output — tables, posteriors, ``results.json``, figures and
-``report.html`` — is written into a staging folder renamed over ``reports/<id>/`` at the
-end, so an interrupted run never leaves an output that looks complete.
+Order: validate the spec and the data, resolve the data-derived defaults; if the output folder
+already holds the results of these exact inputs (its ``manifest.json`` records the inputs'
+fingerprint: resolved spec, input file hashes, package version), say so and stop; otherwise
+the reference analysis, the ``[bayes]`` fits and everything that follows, each through the
+run's store (``<out>/.cache``: a rerun reuses what did not change); then every output —
+``results.json``, ``tables/``, ``posteriors/``, and the view of them, ``figures/`` and
+``report.html`` rendered from the saved results only — is written into a staging folder that
+replaces ``<out>`` at the end, ``manifest.json`` last, so an interrupted run never leaves an
+output that looks complete.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from collections.abc import Callable
@@ -18,15 +23,17 @@ from pathlib import Path
 import pandas as pd
 
 from bridgebayes.core import provenance
-from bridgebayes.core.io import json_text, staged_folder
-from bridgebayes.core.labels import family_label
-from bridgebayes.data.cohort import load_cohort
-from bridgebayes.data.endpoints import COMPETING_RISKS
-from bridgebayes.reference.analysis import ReferenceAnalysis, reference_analysis
-from bridgebayes.run.cache import cached_table
-from bridgebayes.run.spec import Spec, load_spec
+from bridgebayes.core.io import atomic_write_text, json_text, staged_folder
+from bridgebayes.core.store import Store, digest_of, file_digest
+from bridgebayes.data.cohort import Cohort
+from bridgebayes.run.spec import Spec
+from bridgebayes.run.study import followup_endpoint
+from bridgebayes.run.validate import prepare
 
-__all__ = ["RunResult", "run"]
+__all__ = ["RunResult", "fingerprint", "run", "up_to_date"]
+
+#: Written last into the output folder: the inputs' fingerprint and every file's checksum.
+MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -35,16 +42,131 @@ class RunResult:
 
     spec: Spec
     out: Path
-    reference: ReferenceAnalysis
-    bayes: object | None
+    summary: dict
     #: every diagnostics gate passed and every required published figure was reproduced
     gates_passed: bool
+    #: the output folder already held these results: nothing was recomputed
+    unchanged: bool = False
 
 
-def _tables(tmp: Path, frames: dict[str, pd.DataFrame | None]) -> None:
-    for name, frame in frames.items():
+def fingerprint(spec: Spec) -> str:
+    """Digest of everything the outputs depend on: the resolved spec, the bytes of every
+    input file, the package version."""
+    files = [spec.data.file, *([spec.data.published] if spec.data.published else []),
+             *spec.data.ensemble]
+    return digest_of({"spec": spec.resolved(), "files": [file_digest(p) for p in files],
+                      "version": provenance.versions()["bridgebayes"]})
+
+
+def up_to_date(out: Path, key: str) -> dict | None:
+    """The manifest of ``out`` if it records ``key`` and every listed file is intact."""
+    path = out / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if manifest.get("fingerprint") != key:
+            return None
+        for name, sha in manifest["files"].items():
+            if file_digest(out / name) != sha:
+                return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return manifest
+
+
+def _curves(cohort: Cohort, spec: Spec) -> dict[str, pd.DataFrame]:
+    from bridgebayes.reference.curves import aalen_johansen_curves, at_risk_table, km_curves
+
+    horizon = 1.5 * max([*(spec.bayes.landmarks if spec.bayes else ()), *spec.landmarks])
+    km, at_risk, aj = [], [], []
+    for name, definition in cohort.endpoints.items():
+        data = cohort.endpoint(name)
+        if definition.kind == "competing":
+            aj.append(aalen_johansen_curves(data).assign(endpoint=name))
+            continue
+        end = max(horizon, float(data.time.max())) if spec.bayes is None else horizon
+        km.append(km_curves(data).assign(endpoint=name))
+        at_risk.append(at_risk_table(data, end).assign(endpoint=name))
+    out = {"km": pd.concat(km, ignore_index=True),
+           "at_risk": pd.concat(at_risk, ignore_index=True)}
+    if aj:
+        out["aalen_johansen"] = pd.concat(aj, ignore_index=True)
+    return out
+
+
+def _compute(spec: Spec, cohort: Cohort, store: Store, *, force: bool,
+             say: Callable[[str], None], bar: bool):
+    from bridgebayes.reference.analysis import reference_analysis
+    from bridgebayes.run.results import assemble
+
+    reference = reference_analysis(cohort, landmarks=spec.landmarks,
+                                   followup_endpoint=followup_endpoint(spec, cohort))
+    secondary: dict = {}
+    if spec.data.published is not None:
+        from bridgebayes.reconstruct.published import load_published
+        from bridgebayes.reconstruct.summaries import fidelity_table
+
+        secondary["fidelity"] = fidelity_table(cohort, load_published(spec.data.published))
+    fits = None
+    if spec.bayes is not None:
+        from bridgebayes.run import secondary as more
+        from bridgebayes.run.fits import fit_all
+
+        logging.getLogger("pymc").setLevel(logging.WARNING)  # our own progress lines instead
+        fits = fit_all(spec, cohort, store, force=force, progress=say, bar=bar,
+                       labels=lambda e: cohort.endpoints[e].label)
+        secondary["ppc"] = more.ppc_tables(fits, spec, store)
+        secondary["power_scaling"] = more.power_scaling_table(fits, store)
+        secondary["loo"] = more.loo_comparison(fits, spec, store)
+        if spec.data.ensemble:
+            secondary["sensitivity"] = _sensitivity(spec, cohort, store)
+        if spec.competing is not None:
+            secondary["competing"] = more.competing_analysis(cohort, spec, store)
+    if spec.data.format == "hsct":
+        from bridgebayes.run.secondary import safety_analysis
+
+        secondary["safety"] = safety_analysis(cohort, spec)
+    return assemble(spec=spec, cohort=cohort, reference=reference,
+                    curves=_curves(cohort, spec), fits=fits, secondary=secondary)
+
+
+def _sensitivity(spec: Spec, cohort: Cohort, store: Store):
+    from bridgebayes.run.fits import version
+    from bridgebayes.run.sensitivity import ensemble_sensitivity, load_members
+
+    key = {"files": [file_digest(p) for p in (spec.data.file, *spec.data.ensemble)],
+           "bayes": repr(spec.bayes), "priors": spec.priors, "version": version()}
+    made: list = []
+
+    def part(index: int):
+        def compute() -> pd.DataFrame:
+            if not made:
+                made.append(ensemble_sensitivity(load_members(spec), spec, main=cohort))
+            return made[0][index]
+        return compute
+
+    return (store.table(store.key(kind="ensemble_rows", **key), part(0)),
+            store.table(store.key(kind="ensemble_spread", **key), part(1)))
+
+
+def _write(tmp: Path, results, *, key: str, store: Store, passed: bool) -> None:
+    from bridgebayes.report import write_report
+
+    (tmp / "tables").mkdir()
+    for name, frame in results.tables.items():
         if frame is not None and not frame.empty:
-            frame.to_csv(tmp / "tables" / f"{name}.csv", index=False)
+            atomic_write_text(tmp / "tables" / f"{name}.csv",
+                              frame.to_csv(index=False, lineterminator="\n"))
+    if results.posteriors:
+        (tmp / "posteriors").mkdir()
+        for name, path in results.posteriors.items():
+            shutil.copyfile(path, tmp / "posteriors" / f"{name}.nc")
+    atomic_write_text(tmp / "results.json", json_text(results.summary))
+    write_report(tmp, figure_cache=lambda k, make: store.cached_bytes(
+        store.key(kind="figure", **k), ".png", make)[0])
+    files = {str(p.relative_to(tmp)): file_digest(p) for p in sorted(tmp.rglob("*"))
+             if p.is_file() and ".cache" not in p.relative_to(tmp).parts}
+    atomic_write_text(tmp / MANIFEST, json_text({"fingerprint": key, "files": files,
+                                                 "checks_passed": passed}))
 
 
 def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = False,
@@ -56,118 +178,37 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
     spec_path
         ``models/<id>.toml``.
     out
-        Output folder (default ``reports/<id>``); posteriors are cached beside it in
-        ``.<name>.posteriors/`` and reused only under the same spec hash.
+        Output folder (default ``reports/<id>``); its ``.cache`` holds the store.
     force
-        Refit even when valid cached posteriors exist.
+        Recompute everything (refit, re-render) even when stored results match.
     say
-        Receives one progress line per fit.
+        Receives progress lines.
     bar
         Show a progress bar on standard error (when it is a terminal).
     """
-    from bridgebayes.reconstruct.published import load_published
-    from bridgebayes.reconstruct.summaries import fidelity_table
-    from bridgebayes.report.page import CompetingRisksInput, build_report
-
-    spec = load_spec(spec_path)
-    cohort = load_cohort(spec.cohort, arms=spec.arms, time_unit=spec.time_unit)
-    reference = reference_analysis(cohort, landmarks=spec.landmarks)
+    prepared = prepare(spec_path)
+    spec, cohort = prepared.spec, prepared.cohort
+    for note in prepared.notes:
+        say(f"note: {note}")
     out = Path(out) if out else Path("reports") / spec.id
-    fidelity = (fidelity_table(cohort, load_published(spec.published))
-                if spec.published is not None else None)
-    bayes = ppc = sensitivity = competing = power_scaling = None
-    if spec.bayes is not None:
-        from bridgebayes.run.bayes import run_bayes
-        from bridgebayes.run.secondary import (
-            cached_competing_analysis,
-            power_scaling_table,
-            ppc_tables,
-        )
+    key = fingerprint(spec)
+    if not force and (manifest := up_to_date(out, key)) is not None:
+        say(f"{out}: up to date (nothing changed since the last run)")
+        summary = json.loads((out / "results.json").read_text(encoding="utf-8"))
+        return RunResult(spec, out, summary, bool(manifest.get("checks_passed", True)), True)
+    store = Store(out / ".cache")
+    results = _compute(spec, cohort, store, force=force, say=say, bar=bar)
+    passed = _checks_passed(results)
+    results.summary["checks_passed"] = passed
+    with staged_folder(out, keep=(".cache",)) as tmp:
+        _write(tmp, results, key=key, store=store, passed=passed)
+    return RunResult(spec=spec, out=out, summary=results.summary, gates_passed=passed)
 
-        logging.getLogger("pymc").setLevel(logging.WARNING)  # our own progress lines instead
-        cache = out.parent / f".{out.name}.posteriors"
-        bayes = run_bayes(spec, cohort, cache=cache, force=force, bar=bar, progress=say)
-        derived = None if force else cache  # tables that follow from the posteriors alone
-        ppc = ppc_tables(bayes, spec, cache=derived)
-        power_scaling = power_scaling_table(bayes, cache=derived)
-        if spec.ensemble:
-            from bridgebayes.run.sensitivity import ensemble_sensitivity, load_members
 
-            sensitivity = cached_table(
-                derived, "reconstruction_sensitivity",
-                [spec.path, spec.cohort, *spec.ensemble],
-                lambda: ensemble_sensitivity(load_members(spec), spec, main=cohort))
-        if spec.competing is not None:
-            competing = cached_competing_analysis(cohort, spec, cache=derived)
-    from bridgebayes.run.secondary import safety_analysis
-
-    safety, safety_sentences = safety_analysis(cohort, spec)
-
-    with staged_folder(out) as tmp:  # everything, report included, appears at once or not at all
-        (tmp / "tables").mkdir()
-        _tables(tmp, {"reference_landmarks": reference.landmarks,
-                      "reference_tests": reference.tests, "fidelity": fidelity,
-                      "reconstruction_sensitivity": sensitivity, "safety": safety})
-        results = {
-            "spec": {"id": spec.id, "path": str(spec.path), "sha256": spec.sha256},
-            "data": {"cohort": str(spec.cohort), "sha256": provenance.file_sha256(spec.cohort),
-                     "reconstructed_pseudo_data": spec.reconstructed},
-            "versions": provenance.versions(),
-            "reference": {"landmarks": reference.landmarks.to_dict(orient="records"),
-                          "tests": reference.tests.to_dict(orient="records"),
-                          "followup": reference.followup},
-            "safety": {"table": safety.to_dict(orient="records"), "sentences": safety_sentences},
-        }
-        if bayes is not None:
-            _tables(tmp, {"decisions": bayes.decisions, "diagnostics": bayes.gates,
-                          "loo_comparison": bayes.comparison, "power_scaling": power_scaling})
-            (tmp / "posteriors").mkdir()
-            for key, path in bayes.posteriors.items():
-                shutil.copyfile(path, tmp / "posteriors" / f"{key}.nc")
-            results["bayes"] = {
-                "seed": spec.bayes.seed, "sampler": vars(bayes.sampler),
-                "decisions": bayes.decisions.to_dict(orient="records"),
-                "diagnostics": bayes.gates.to_dict(orient="records"),
-                "sentences": bayes.sentences,
-                "loo_comparison": bayes.comparison.to_dict(orient="records"),
-                "power_scaling": power_scaling.to_dict(orient="records"),
-            }
-        if sensitivity is not None:
-            results["reconstruction_sensitivity"] = {
-                "method": "exact posterior (quadrature) on each ensemble member; same priors "
-                          "and cut points as the NUTS fits; main = shipped cohort, also exact",
-                "members": [str(p) for p in spec.ensemble],
-                "table": sensitivity.to_dict(orient="records")}
-        if competing is not None:
-            _tables(tmp, {"competing_risks": competing.decisions,
-                          "competing_risks_vs_aalen_johansen": competing.adequacy,
-                          "illness_death": competing.illness_death,
-                          "illness_death_transitions": competing.transitions})
-            results["competing_risks"] = {
-                "method": "exact posterior per cause / transition (the likelihood factorises)",
-                "decisions": competing.decisions.to_dict(orient="records"),
-                "against_aalen_johansen": competing.adequacy.to_dict(orient="records"),
-                "sentences": competing.sentences + competing.illness_death_sentences,
-                "illness_death": (None if competing.illness_death is None else
-                                  competing.illness_death.to_dict(orient="records")),
-                "transitions": (None if competing.transitions is None else
-                                competing.transitions.to_dict(orient="records"))}
-        (tmp / "results.json").write_text(json_text(results))
-        competing_input = CompetingRisksInput(
-            spec.competing.endpoint if spec.competing else next(iter(COMPETING_RISKS)),
-            posterior=None if competing is None else competing.curves,
-            summary=None if competing is None else competing.decisions,
-            illness_death=None if competing is None else competing.illness_death,
-            adequacy=None if competing is None else competing.adequacy,
-            sentences=() if competing is None else tuple(
-                competing.sentences + competing.illness_death_sentences),
-            model="" if spec.competing is None else
-            f"cause-specific {family_label(spec.competing.families[0])} model, "
-            f"{spec.competing.priors[0]} prior")
-        build_report(spec=spec, cohort=cohort, reference=reference, bayes=bayes,
-                     fidelity=fidelity, sensitivity=sensitivity, competing=competing_input,
-                     ppc=ppc, safety=safety, power_scaling=power_scaling).write(tmp)
-    passed = bayes is None or bool(bayes.gates["passed"].all())
-    if fidelity is not None:  # a required published figure not reproduced is a failed check
+def _checks_passed(results) -> bool:
+    """Every diagnostics gate passed and no required published figure was missed."""
+    passed = all(row["passed"] for row in results.summary.get("diagnostics", []))
+    fidelity = results.tables.get("fidelity")
+    if fidelity is not None:
         passed &= bool(fidelity.loc[fidelity["required"].astype(bool), "matched"].all())
-    return RunResult(spec=spec, out=out, reference=reference, bayes=bayes, gates_passed=passed)
+    return bool(passed)

@@ -1,203 +1,218 @@
-"""Secondary analyses of a spec, after the ``[bayes]`` fits: tidy tables for the report.
+"""Secondary analyses of a spec after the ``[bayes]`` fits, each stored under its inputs.
 
-* posterior predictive checks (censoring-aware KM bands) of every endpoint × family under
-  the first prior of ``[bayes]``, and power-scaling sensitivity of every fit;
-* ``[competing]``: relapse vs NRM by cause-specific hazards and, optionally, the
+* model checks of the fits: posterior predictive KM bands (under each endpoint's first
+  prior), power-scaling sensitivity (every fit), PSIS-LOO comparison of the families;
+* ``[competing]``: the competing endpoint by cause-specific hazards and, optionally, the
   illness–death model — both from their **exact** posteriors (the likelihoods factorise by
-  cause / transition, so the quadrature oracle per cause is the exact joint posterior;
-  agreement with the PyMC models is tested in ``tests/models/test_competing.py`` and
-  ``tests/models/test_illness_death.py``);
-* ``[safety]`` (or its defaults): Beta-binomial incidences and time to engraftment;
-  outcomes the cohort does not record are reported as "not reported".
+  cause / transition; agreement with the NUTS fits is tested in tests/models);
+* ``[safety]`` (transplant data): Beta-binomial incidences and time to engraftment; outcomes
+  the cohort does not record are reported as "not reported".
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from bridgebayes.core.labels import family_label
+from bridgebayes.core.store import Store
 from bridgebayes.data.cohort import Cohort
-from bridgebayes.inference.checks import posterior_predictive_km, prior_sensitivity
-from bridgebayes.models.competing import cause_specific_data, exact_competing_risks
-from bridgebayes.models.illness_death import (
-    IllnessDeathModel,
-    exact_illness_death,
-    illness_death_data,
-)
-from bridgebayes.models.piecewise import default_cuts
-from bridgebayes.models.priors import log_hr_normal
 from bridgebayes.reference.analysis import cif_at
-from bridgebayes.run.bayes import BayesResult
-from bridgebayes.run.cache import cached_table
+from bridgebayes.run.fits import FitKey, FitOutcome, data_digest, version
 from bridgebayes.run.spec import SafetySpec, Spec
-from bridgebayes.safety import safety_table
+from bridgebayes.run.spec_sections import named_prior
 
-__all__ = ["CompetingResult", "cached_competing_analysis", "competing_analysis",
-           "power_scaling_table", "ppc_tables", "safety_analysis"]
+__all__ = ["CompetingResult", "competing_analysis", "loo_comparison", "power_scaling_table",
+           "ppc_tables", "safety_analysis"]
 
-#: Family names of the spec → names of the exact competing-risks path.
-_EXACT_FAMILY = {"piecewise_exponential": "pem", "weibull": "weibull"}
 #: Exact joint draws per cause / transition.
 N_DRAWS = 4000
 
 
-def ppc_tables(bayes: BayesResult, spec: Spec, *, n_rep: int = 200,
-               cache: Path | None = None) -> dict[str, pd.DataFrame]:
-    """Posterior predictive KM tables by label ``"<ENDPOINT> — <family> (<prior> prior)"``.
+def ppc_tables(fits: dict[FitKey, FitOutcome], spec: Spec, store: Store, *,
+               n_rep: int = 200) -> pd.DataFrame:
+    """Posterior predictive KM tables of every endpoint × family under the endpoint's first
+    prior (the check is about the likelihood), one table with ``endpoint, family, prior``."""
+    from bridgebayes.inference.checks import posterior_predictive_km
 
-    Only the first prior of ``[bayes]``: the check is about the likelihood, and the priors
-    barely move the fitted curves' shape.
-    """
-    prior = spec.bayes.priors[0]
-    tables = {}
-    for endpoint in spec.bayes.endpoints:
-        for family in spec.bayes.families:
-            key = f"{endpoint}__{family}__{prior}"
-            fit = bayes.fits[key]
-            label = f"{endpoint.upper()} — {family_label(family)} ({prior} prior)"
-            tables[label] = cached_table(
-                cache, f"{key}.ppc", [bayes.posteriors[key], f"n_rep={n_rep}",
-                                      f"seed={spec.bayes.seed}"],
-                lambda fit=fit: posterior_predictive_km(fit, n_rep=n_rep,
-                                                        rng=spec.bayes.seed).table)
-    return tables
-
-
-def power_scaling_table(bayes: BayesResult, *, cache: Path | None = None) -> pd.DataFrame:
-    """Power-scaling prior/likelihood sensitivity (``az.psens``) of every fit, one table
-    (stored in ``cache`` beside each posterior and reused while the posterior is unchanged)."""
     frames = []
-    for key, fit in bayes.fits.items():
-        endpoint, family, prior = key.split("__")
-        table = cached_table(cache, f"{key}.psens", [bayes.posteriors[key]],
-                             lambda fit=fit: prior_sensitivity(fit)).rename(columns={
-            "prior": "prior_sensitivity", "likelihood": "likelihood_sensitivity"})
-        frames.append(table.assign(endpoint=endpoint, family=family, prior=prior))
-    # rounded: psens sums in an order that depends on the arrays' memory layout, so a fresh
-    # fit and its cached copy differ at 1e-13 — a re-run must give identical outputs
-    table = pd.concat(frames, ignore_index=True).round(8)
+    for key, outcome in fits.items():
+        if key.prior != spec.bayes.priors[key.endpoint][0]:
+            continue
+        table = store.table(
+            store.key(kind="ppc", fit=outcome.digest, n_rep=n_rep, seed=spec.bayes.seed,
+                      version=version()),
+            lambda o=outcome: posterior_predictive_km(o.fit, n_rep=n_rep,
+                                                      rng=spec.bayes.seed).table)
+        frames.append(table.assign(endpoint=key.endpoint, family=key.family, prior=key.prior))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def power_scaling_table(fits: dict[FitKey, FitOutcome], store: Store) -> pd.DataFrame:
+    """Power-scaling prior/likelihood sensitivity (``az.psens``) of every fit."""
+    from bridgebayes.inference.checks import prior_sensitivity
+
+    frames = []
+    for key, outcome in fits.items():
+        table = store.table(store.key(kind="psens", fit=outcome.digest, version=version()),
+                            lambda o=outcome: prior_sensitivity(o.fit))
+        frames.append(table.rename(columns={"prior": "prior_sensitivity",
+                                            "likelihood": "likelihood_sensitivity"})
+                      .assign(endpoint=key.endpoint, family=key.family, prior=key.prior))
+    table = pd.concat(frames, ignore_index=True)
     first = ["endpoint", "family", "prior"]
     return table[first + [c for c in table.columns if c not in first]]
 
 
+def loo_comparison(fits: dict[FitKey, FitOutcome], spec: Spec, store: Store) -> pd.DataFrame:
+    """PSIS-LOO comparison of the families per endpoint and prior (stacking weights); empty
+    with one family."""
+    from bridgebayes.inference.fit import compare
+
+    if len(spec.bayes.families) < 2:
+        return pd.DataFrame()
+    tables = []
+    for endpoint in spec.bayes.endpoints:
+        for prior in spec.bayes.priors[endpoint]:
+            chosen = {f: fits[FitKey(endpoint, f, prior)] for f in spec.bayes.families}
+
+            def compute(chosen=chosen) -> pd.DataFrame:
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message="Estimated shape parameter")
+                    table = compare({f: o.fit for f, o in chosen.items()})
+                return table.rename_axis("family").reset_index().astype(
+                    {"warning": bool, "scale": str})
+
+            table = store.table(store.key(kind="loo_compare", version=version(), fits=[
+                o.digest for o in chosen.values()], families=list(chosen)), compute)
+            tables.append(table.assign(endpoint=endpoint, prior=prior))
+    return pd.concat(tables, ignore_index=True)
+
+
 @dataclass(frozen=True)
 class CompetingResult:
-    """Competing-risks and illness–death results (exact posteriors)."""
+    """Competing-risks and illness–death results (exact posteriors), as tables.
+
+    ``decisions`` holds the decision rows of both models (``analysis`` tells them apart),
+    ``curves`` the posterior CIFs of the first family and prior (``component`` = cause),
+    ``adequacy`` the posterior CIF against Aalen–Johansen, ``transitions`` the illness–death
+    parameter table.
+    """
 
     decisions: pd.DataFrame
     curves: pd.DataFrame
     sentences: list[str]
-    illness_death: pd.DataFrame | None = None
+    adequacy: pd.DataFrame
     transitions: pd.DataFrame | None = None
-    illness_death_sentences: list[str] = field(default_factory=list)
-    #: posterior CIF vs Aalen–Johansen per family (first prior), cause, arm and landmark
-    adequacy: pd.DataFrame | None = None
 
 
-def competing_analysis(cohort: Cohort, spec: Spec) -> CompetingResult:
-    """The ``[competing]`` section: every family × prior by cause-specific hazards.
+def _competing(cohort: Cohort, spec: Spec) -> CompetingResult:
+    from bridgebayes.models.competing import exact_competing_risks
+    from bridgebayes.models.families import WeibullPH, get_family
+    from bridgebayes.models.illness_death import (
+        IllnessDeathModel,
+        exact_illness_death,
+        illness_death_data,
+    )
 
-    ``curves`` holds the posterior CIFs of the first family and prior (for the figure);
-    ``decisions`` every combination, with ``family`` and ``prior`` columns.
-    """
     comp, bayes = spec.competing, spec.bayes
     data = cohort.endpoint(comp.endpoint)
     horizon = max(max(bayes.landmarks), float(data.time.max()))
-    cuts = {}  # PEM cut points per cause: the [bayes] rule (event-time quantiles)
-    for cause in data.causes:
-        one = cause_specific_data(data, cause)
-        cuts[cause] = tuple(default_cuts(one.time, one.event, n_intervals=bayes.n_intervals))
-    tables, sentences, curves, adequacy = [], [], None, []
-    for family in comp.families:
+    followup = float(data.time.max())
+    decisions, sentences, curves, adequacy = [], [], None, []
+    for family_name in comp.families:
+        options = bayes.family_options.get(family_name, {})
         for prior in comp.priors:
-            mu, sigma = log_hr_normal(prior)
-            post = exact_competing_risks(data, family=_EXACT_FAMILY[family], log_hr_mu=mu,
-                                         log_hr_sigma=sigma, cuts=cuts, n_draws=N_DRAWS,
-                                         rng=bayes.seed)
+            p = named_prior(prior, spec.priors)
+            family = get_family(family_name).from_options(
+                {**options, "log_hr_mu": p["mu"], "log_hr_sigma": p["sigma"]})
+            post = exact_competing_risks(data, family, n_draws=N_DRAWS, rng=bayes.seed)
             decision = post.decide(landmarks=bayes.landmarks, deltas=comp.deltas,
-                                   delta_landmark=max(bayes.landmarks))
-            tables.append(decision.table.assign(family=family, prior=prior))
-            sentences += [f"[{family_label(family)}, {prior} prior] {s}"
-                          for s in decision.sentences]
+                                   delta_landmark=max(bayes.landmarks), ci=bayes.ci,
+                                   time_unit=spec.time_unit, followup=followup,
+                                   cause_labels=cohort.endpoints[comp.endpoint].cause_labels)
+            decisions.append(decision.table.assign(endpoint=comp.endpoint, family=family_name,
+                                                   prior=prior, role="secondary"))
+            sentences += [f"[{family.label}, {prior} prior] {s}" for s in decision.sentences]
             if curves is None:
-                curves = post.curves(horizon=horizon)
+                curves = post.curves(horizon=horizon, ci=bayes.ci).assign(
+                    family=family_name, prior=prior)
             if prior == comp.priors[0]:
-                adequacy.append(_against_aalen_johansen(post, data, bayes.landmarks, family))
-    result = {"decisions": pd.concat(tables, ignore_index=True), "curves": curves,
-              "sentences": sentences, "adequacy": pd.concat(adequacy, ignore_index=True)}
+                adequacy.append(_against_aalen_johansen(post, data, bayes.landmarks,
+                                                        family_name))
+    transitions = None
     if comp.illness_death:
-        mu, sigma = log_hr_normal(comp.priors[0])
-        post = exact_illness_death(illness_death_data(cohort),
-                                   IllnessDeathModel(log_hr_mu=mu, log_hr_sigma=sigma),
-                                   n_draws=N_DRAWS, rng=bayes.seed)
-        result["illness_death"] = post.decide(landmarks=bayes.landmarks,
-                                              joint_landmark=max(bayes.landmarks))
-        result["transitions"] = post.transitions()
-        result["illness_death_sentences"] = [
-            f"Illness–death model (Weibull transitions, clock reset after relapse; "
-            f"{comp.priors[0]} prior on every transition's log HR): OS, PFS, relapse and NRM "
-            "come from the same posterior draws, so OS >= PFS in every draw."]
-    return CompetingResult(**result)
+        p = named_prior(comp.priors[0], spec.priors)
+        model = IllnessDeathModel.with_family(WeibullPH(log_hr_mu=p["mu"],
+                                                        log_hr_sigma=p["sigma"]))
+        post = exact_illness_death(illness_death_data(cohort), model, n_draws=N_DRAWS,
+                                   rng=bayes.seed)
+        decision = post.decide(landmarks=bayes.landmarks, joint_landmark=max(bayes.landmarks),
+                               ci=bayes.ci, time_unit=spec.time_unit, followup=followup)
+        decisions.append(decision.table.assign(endpoint="illness_death", family="weibull",
+                                               prior=comp.priors[0], role="secondary"))
+        sentences += [f"{s} ({comp.priors[0]} prior on every transition's log HR)"
+                      for s in decision.sentences]
+        transitions = post.transitions(ci=bayes.ci)
+    return CompetingResult(pd.concat(decisions, ignore_index=True), curves, sentences,
+                           pd.concat(adequacy, ignore_index=True), transitions)
 
 
-def cached_competing_analysis(cohort: Cohort, spec: Spec, *,
-                              cache: Path | None) -> CompetingResult:
-    """:func:`competing_analysis`, its tables stored in ``cache`` (Parquet, keyed by the spec
-    and cohort files' bytes and the ``[bayes]``/``[competing]`` settings) and reused on a warm
-    run; computed once when any is missing."""
-    # the spec file's bytes and the settings actually used (a spec object changed in
-    # memory must not be served another spec's tables)
-    depends = [Path(spec.path), Path(spec.cohort), "competing", repr(spec.bayes),
-               repr(spec.competing)]
-    computed: list[CompetingResult] = []
+def competing_analysis(cohort: Cohort, spec: Spec, store: Store) -> CompetingResult:
+    """The ``[competing]`` section (exact posteriors), its tables stored under the data's
+    hash and the settings used; computed once when any is missing."""
+    data = cohort.endpoint(spec.competing.endpoint)
+    parts = {"data": data_digest(data), "competing": repr(spec.competing),
+             "bayes": repr((spec.bayes.landmarks, spec.bayes.seed, spec.bayes.ci,
+                            spec.bayes.family_options)), "version": version(),
+             "priors": {p: named_prior(p, spec.priors) for p in spec.competing.priors}}
+    if spec.competing.illness_death:
+        parts["histories"] = data_digest(cohort.endpoint("os")) + data_digest(
+            cohort.endpoint("pfs"))
+    made: list[CompetingResult] = []
 
-    def part(field: str) -> Callable[[], pd.DataFrame]:
-        def compute() -> pd.DataFrame:
-            if not computed:
-                computed.append(competing_analysis(cohort, spec))
-            value = getattr(computed[0], field)
+    def part(name: str):
+        def compute():
+            if not made:
+                made.append(_competing(cohort, spec))
+            value = getattr(made[0], name)
             return pd.DataFrame({"text": value}) if isinstance(value, list) else value
         return compute
 
-    fields = ["decisions", "curves", "sentences", "adequacy"]
+    names = ["decisions", "curves", "sentences", "adequacy"]
     if spec.competing.illness_death:
-        fields += ["illness_death", "transitions", "illness_death_sentences"]
-    tables = {f: cached_table(cache, f"competing.{f}", depends, part(f)) for f in fields}
-    for f in ("sentences", "illness_death_sentences"):
-        if f in tables:
-            tables[f] = tables[f]["text"].astype(str).tolist()
+        names.append("transitions")
+    tables = {n: store.table(store.key(kind=f"competing.{n}", **parts), part(n)) for n in names}
+    tables["sentences"] = tables["sentences"]["text"].astype(str).tolist()
     return CompetingResult(**tables)
 
 
 def _against_aalen_johansen(post, data, landmarks, family: str) -> pd.DataFrame:
     """Posterior CIF (median, 95% band) next to the nonparametric Aalen–Johansen estimate:
-    a model that cannot follow the data (e.g. PH cause-specific hazards against clustered
-    events) shows up as AJ outside the band."""
+    a model that cannot follow the data shows up as AJ outside the band."""
     rows = []
     arm = np.asarray(data.arm)
     for a, label in enumerate(data.arms):
         cif = post.cumulative_incidence(landmarks, a)
         for k, cause in enumerate(data.causes, start=1):
             for j, t in enumerate(landmarks):
-                draws = cif[cause][:, j]
-                lo, med, hi = np.quantile(draws, [0.025, 0.5, 0.975])
+                lo, med, hi = np.quantile(cif[cause][:, j], [0.025, 0.5, 0.975])
                 aj = cif_at(np.asarray(data.time)[arm == a], np.asarray(data.event)[arm == a],
                             t, cause_of_interest=k)
-                rows.append({"family": family, "cause": cause, "arm": label, "landmark": t,
-                             "aalen_johansen": aj, "posterior_median": med, "lower": lo,
-                             "upper": hi, "inside_band": bool(lo <= aj <= hi)})
+                rows.append({"family": family, "component": cause, "arm": label,
+                             "landmark": t, "aalen_johansen": aj, "posterior_median": med,
+                             "lower": lo, "upper": hi, "inside_band": bool(lo <= aj <= hi)})
     return pd.DataFrame(rows)
 
 
 def safety_analysis(cohort: Cohort, spec: Spec) -> tuple[pd.DataFrame, list[str]]:
     """Safety table and sentences (``[safety]`` settings, or their defaults)."""
+    from bridgebayes.safety import safety_table
+
     settings = spec.safety or SafetySpec()
     seed = spec.bayes.seed if spec.bayes is not None else 1
     summary = safety_table(cohort, prior=settings.prior, deltas=settings.deltas, seed=seed,
-                           engraftment_family=_EXACT_FAMILY[settings.engraftment_family])
+                           engraftment_family=settings.engraftment_family)
     return summary.table, list(summary.sentences)

@@ -65,3 +65,36 @@ def test_a_failed_final_rename_keeps_the_previous_output(tmp_path):
     with pytest.raises(OSError), staged_folder(target) as tmp:
         shutil.rmtree(tmp)  # the final rename has nothing to move
     assert (target / "results.json").read_text() == "first"
+
+
+def test_a_kept_subfolder_moves_into_the_new_output(tmp_path):
+    target = tmp_path / "report"
+    (target / ".cache").mkdir(parents=True)
+    (target / ".cache" / "fit.nc").write_bytes(b"draws")
+    (target / "results.json").write_text("old")
+    inode = (target / ".cache" / "fit.nc").stat().st_ino
+    with staged_folder(target, keep=(".cache",)) as tmp:
+        (tmp / "results.json").write_text("new")
+    assert (target / "results.json").read_text() == "new"
+    assert (target / ".cache" / "fit.nc").read_bytes() == b"draws"
+    assert (target / ".cache" / "fit.nc").stat().st_ino == inode  # moved, not copied
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
+    with pytest.raises(RuntimeError), staged_folder(target, keep=(".cache",)) as tmp:
+        raise RuntimeError("interrupted")
+    assert (target / "results.json").read_text() == "new"
+    assert (target / ".cache" / "fit.nc").read_bytes() == b"draws"
+
+
+def test_a_kept_subfolder_in_a_dead_staging_folder_goes_back(tmp_path):
+    """A kill between moving the store into the staging folder and the final rename: the
+    next run puts the store back before removing the stale folder."""
+    host = socket.gethostname()
+    stale = tmp_path / f".report.staging-{host}-{dead_pid()}-abc"
+    (stale / ".cache").mkdir(parents=True)
+    (stale / ".cache" / "fit.nc").write_bytes(b"draws")
+    (stale / "results.json").write_text("half")
+    with staged_folder(tmp_path / "report", keep=(".cache",)) as tmp:
+        (tmp / "results.json").write_text("new")
+    assert not stale.exists()
+    assert (tmp_path / "report" / ".cache" / "fit.nc").read_bytes() == b"draws"
+    assert (tmp_path / "report" / "results.json").read_text() == "new"

@@ -176,16 +176,29 @@ def test_relapse_at_death_counts_as_relapse(tmp_path):
     assert load_cohort(source, arms=ARMS).endpoint("relapse_nrm").event[1] == 1
 
 
-def test_time_unit_is_converted_to_months(tmp_path):
+@pytest.mark.parametrize("unit", ["days", "weeks", "months", "years"])
+def test_time_unit_is_kept_not_converted(tmp_path, unit):
     source = tmp_path / "c.csv"
     source.write_text(csv_text())
-    months = load_cohort(source, arms=ARMS)
-    days = pd.read_csv(source)
-    for col in ("followup", "death", "relapse", "agvhd34", "cgvhd_sys"):
-        days[col] = days[col] * 365.25 / 12
-    in_days = load_cohort(days, arms=ARMS, time_unit="days")
-    np.testing.assert_allclose(in_days.endpoint("grfs").time, months.endpoint("grfs").time,
-                               rtol=1e-12)
+    cohort = load_cohort(source, arms=ARMS, time_unit=unit)
+    assert cohort.time_unit == unit and cohort.time_zero == "transplant"
+    assert cohort.format == "hsct"
+    for name in ("os", "pfs", "grfs", "relapse_nrm"):
+        data = cohort.endpoint(name)
+        assert data.time_unit == unit
+    # the same numbers as written, whatever the unit
+    np.testing.assert_array_equal(cohort.endpoint("grfs").time, [30.5, 6.0, 2.0, 10.0, 5.5, 1.5])
+
+
+def test_engraftment_days_are_checked_against_follow_up_in_the_declared_unit(tmp_path):
+    """Engraftment is recorded in days whatever the unit: follow-up 5.5 weeks = 38.5 days."""
+    source = tmp_path / "c.csv"
+    source.write_text(with_column("anc_engraftment_day", {4: "38"}, "1"))
+    load_cohort(source, arms=ARMS, time_unit="weeks")
+    source.write_text(with_column("anc_engraftment_day", {4: "40"}, "1"))
+    with pytest.raises(CohortError, match=r"engraftment after last follow-up .* id=P5 "
+                                          r"\(value \(40.0, 38.5\)\)"):
+        load_cohort(source, arms=ARMS, time_unit="weeks")
 
 
 def test_dataframe_nan_means_no_event_but_csv_nan_text_is_rejected(tmp_path):
@@ -251,5 +264,24 @@ def test_simple_table_accepts_true_false_and_custom_names():
     data = load_survival_table(frame, arms=("a", "b"), duration_col="T", event_col="E",
                                arm_col="group", endpoint="os", time_unit="years")
     np.testing.assert_array_equal(data.event, [1, 1, 0])
-    np.testing.assert_allclose(data.time, [60.0, 72.0, 84.0])
-    assert data.name == "os"
+    np.testing.assert_array_equal(data.time, [5.0, 6.0, 7.0])  # years, as given
+    assert data.name == "os" and data.time_unit == "years"
+    np.testing.assert_array_equal(data.ids, ["row1", "row2", "row3"])
+
+
+@pytest.mark.parametrize(("loader", "missing", "format_words"), [
+    ("hsct", "death", "the transplant-cohort format needs columns id, arm, followup, death"),
+    ("survival_table", "event", "the one-endpoint format needs columns duration, event"),
+])
+def test_missing_column_errors_name_the_expected_format(tmp_path, loader, missing,
+                                                        format_words):
+    if loader == "hsct":
+        frame = pd.read_csv(pd.io.common.StringIO(csv_text())).drop(columns=missing)
+        call = lambda: load_cohort(frame, arms=ARMS)  # noqa: E731
+    else:
+        frame = pd.DataFrame({"duration": [1, 2], "arm": ["a", "b"]})
+        call = lambda: load_survival_table(frame, arms=("a", "b"))  # noqa: E731
+    with pytest.raises(CohortError, match=re.escape(f"missing required column(s) "
+                                                    f"['{missing}']")) as info:
+        call()
+    assert format_words in str(info.value)

@@ -1,4 +1,5 @@
-"""Figures built from synthetic data and draws: artists, labels and numbers against references."""
+"""Figures built from tidy tables of synthetic data and draws: artists, labels and numbers
+against references (lifelines, scipy)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,17 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from scipy import stats
 
+from bridgebayes import plots
 from bridgebayes.data.endpoints import EndpointData
-from bridgebayes.plots import figures as plots
+from bridgebayes.reference.curves import (
+    aalen_johansen_curves,
+    at_risk_table,
+    at_risk_times,
+    km_curves,
+    number_at_risk,
+)
 from bridgebayes.summaries.decide import decide
+from bridgebayes.summaries.densities import hr_density
 
 ARMS = ("blinatumomab", "CAR-T")
 
@@ -40,10 +49,24 @@ def _by_gid(fig: Figure, gid: str) -> list:
     return [a for a in fig.findobj() if a.get_gid() == gid]
 
 
+def _km_figure(data: EndpointData, curves: pd.DataFrame | None = None, **options) -> Figure:
+    horizon = float(curves["time"].max()) if curves is not None else float(data.time.max())
+    return plots.km_posterior_figure(km_curves(data), at_risk_table(data, horizon), curves,
+                                     arms=ARMS, endpoint="GRFS", time_zero="transplant",
+                                     **options)
+
+
+def _hr_figure(log_hr: np.ndarray, thresholds=(1.0, 0.8)) -> Figure:
+    return plots.hr_density_figure(hr_density(log_hr),
+                                   {c: float(np.mean(log_hr < np.log(c))) for c in thresholds},
+                                   median=float(np.exp(np.median(log_hr))), arms=ARMS,
+                                   endpoint="GRFS")
+
+
 def test_km_figure_has_km_posterior_and_band_per_arm(simulate):
     data = _data(simulate)
     _, curves = _curves()
-    fig = plots.km_posterior_figure(data, curves)
+    fig = _km_figure(data, curves)
     ax, table_ax = fig.axes
     for code, arm in enumerate(ARMS):
         (km,) = _by_gid(fig, f"km:{arm}")
@@ -62,7 +85,7 @@ def test_km_figure_has_km_posterior_and_band_per_arm(simulate):
     assert ax.get_ylabel() == "GRFS probability"
     assert table_ax.get_xlabel() == "Months since transplant"
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert any(text.startswith("CAR-T: Kaplan–Meier") for text in legend)
+    assert f"CAR-T: Kaplan–Meier (n = {int(np.sum(data.arm == 1))})" in legend
     assert any(text.startswith("blinatumomab: posterior median") for text in legend)
 
 
@@ -84,8 +107,8 @@ def _lifelines_at_risk(data: EndpointData, ticks: np.ndarray) -> list[list[int]]
 def test_numbers_at_risk_equal_lifelines_counts(simulate):
     data = _data(simulate, seed=5)
     _, curves = _curves()
-    fig = plots.km_posterior_figure(data, curves)
-    ticks = plots.at_risk_times(float(curves["time"].max()))
+    fig = _km_figure(data, curves)
+    ticks = at_risk_times(float(curves["time"].max()))
     expected = _lifelines_at_risk(data, ticks)
     for code, arm in enumerate(ARMS):
         shown = [int(t.get_text()) for t in _by_gid(fig, f"at_risk:{arm}")]
@@ -93,26 +116,30 @@ def test_numbers_at_risk_equal_lifelines_counts(simulate):
         assert shown[0] == int(np.sum(data.arm == code))
     # ticks that are themselves event times
     times = np.sort(data.time)[[3, 10, 20]]
-    ours = plots.number_at_risk(data.time[data.arm == 1], np.concatenate([[0.0], times]))
+    ours = number_at_risk(data.time[data.arm == 1], np.concatenate([[0.0], times]))
     assert ours.tolist() == [row[1] for row in _lifelines_at_risk(
         data, np.concatenate([[0.0], times]))]
 
 
 def test_km_figure_without_posterior_and_bad_curves(simulate):
     data = _data(simulate)
-    fig = plots.km_posterior_figure(data)
-    assert not _by_gid(fig, "posterior:CAR-T")
+    fig = _km_figure(data)
+    assert not _by_gid(fig, "posterior:CAR-T") and _by_gid(fig, "km:CAR-T")
     assert fig.axes[0].get_xlim()[1] == pytest.approx(float(data.time.max()))
     _, curves = _curves()
     with pytest.raises(plots.PlotError, match=r"label\(s\) \['placebo'\]"):
-        plots.km_posterior_figure(data, curves.replace({"arm": {"CAR-T": "placebo"}}))
+        _km_figure(data, curves.replace({"arm": {"CAR-T": "placebo"}}))
     with pytest.raises(plots.PlotError, match=r"missing column\(s\) \['upper'\]"):
-        plots.km_posterior_figure(data, curves.drop(columns="upper"))
+        _km_figure(data, curves.drop(columns="upper"))
+    with pytest.raises(plots.PlotError, match=r"Kaplan–Meier table: missing column\(s\) "
+                                              r"\['censored'\]"):
+        plots.km_posterior_figure(km_curves(data).drop(columns="censored"),
+                                  at_risk_table(data, 30.0), arms=ARMS, endpoint="GRFS")
 
 
 def test_hr_density_shades_probabilities_and_labels_direction():
     log_hr, _ = _curves()
-    fig = plots.hr_density_figure(log_hr, arms=ARMS, endpoint="GRFS")
+    fig = _hr_figure(log_hr)
     (ax,) = fig.axes
     assert ax.get_xscale() == "log"
     assert "HR < 1 favours CAR-T" in ax.get_xlabel()
@@ -132,15 +159,22 @@ def test_hr_density_shades_probabilities_and_labels_direction():
     hr, dens = density.get_xdata(), density.get_ydata()
     np.testing.assert_allclose(dens, stats.gaussian_kde(log_hr)(np.log(hr)), rtol=1e-9)
     assert np.trapezoid(dens, np.log(hr)) == pytest.approx(1.0, abs=0.01)
+    (median,) = _by_gid(fig, "median")
+    assert median.get_xdata()[0] == pytest.approx(np.exp(np.median(log_hr)))
 
 
 def test_hr_density_rejects_degenerate_draws():
-    with pytest.raises(plots.PlotError, match="at least 2 distinct"):
-        plots.hr_density_figure(np.zeros(10), arms=ARMS, endpoint="OS")
+    from bridgebayes.core.errors import BridgeBayesError
+
+    with pytest.raises(BridgeBayesError, match="at least 2 distinct"):
+        hr_density(np.zeros(10))
+    with pytest.raises(plots.PlotError, match="at least 2 points"):
+        plots.hr_density_figure(hr_density(np.arange(10.0)).iloc[:1], {1.0: 0.5}, median=1.0,
+                                arms=ARMS, endpoint="OS")
 
 
 FOREST = pd.DataFrame({
-    "endpoint": ["os", "os", "grfs", "grfs"], "family": ["weibull", "piecewise_exponential"] * 2,
+    "label": ["OS · Weibull", "OS · PEM", "GRFS · Weibull", "GRFS · PEM"],
     "prior": ["neutral", "skeptical"] * 2, "median": [0.9, 1.2, 0.5, 0.6],
     "lower": [0.3, 0.5, 0.2, 0.3], "upper": [2.5, 3.0, 1.1, 1.2]})
 
@@ -149,14 +183,17 @@ def test_forest_has_one_row_per_combination():
     fig = plots.forest_figure(FOREST, arms=ARMS)
     (ax,) = fig.axes
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["OS · Weibull · neutral", "OS · PEM · skeptical",
-                      "GRFS · Weibull · neutral", "GRFS · PEM · skeptical"]
+    assert labels == FOREST["label"].tolist()  # top to bottom, in the table's order
+    ys = {t.get_text(): y for t, y in zip(ax.get_yticklabels(), ax.get_yticks(), strict=True)}
+    assert [ys[label] for label in FOREST["label"]] == sorted(ys.values(), reverse=True)
     (segments,) = _by_gid(fig, "intervals")
     bounds = sorted(tuple(s[:, 0]) for s in segments.get_segments())
     assert bounds == sorted(zip(FOREST["lower"], FOREST["upper"], strict=True))
     medians = np.concatenate([line.get_xdata() for line in ax.get_lines()
                               if str(line.get_gid()).startswith("medians:")])
     assert sorted(medians) == sorted(FOREST["median"])
+    (neutral,) = _by_gid(fig, "medians:neutral")  # one marker series per prior
+    assert sorted(neutral.get_xdata()) == [0.5, 0.9]
     assert ax.get_xscale() == "log" and "HR < 1 favours CAR-T" in ax.get_xlabel()
 
 
@@ -179,13 +216,13 @@ def _competing(seed: int = 2) -> EndpointData:
 
 def test_aalen_johansen_curves_match_lifelines():
     data = _competing()
-    table = plots.aalen_johansen_curves(data)
+    table = aalen_johansen_curves(data)
     for code, arm in enumerate(ARMS):
         mask = data.arm == code
         for k, cause in enumerate(data.causes, start=1):
             ajf = AalenJohansenFitter(calculate_variance=False).fit(
                 data.time[mask], data.event[mask], event_of_interest=k)
-            ours = table[(table["arm"] == arm) & (table["cause"] == cause)]
+            ours = table[(table["arm"] == arm) & (table["component"] == cause)]
             theirs = ajf.cumulative_density_.iloc[:, 0]
             np.testing.assert_allclose(
                 ours["estimate"].to_numpy(),
@@ -194,26 +231,30 @@ def test_aalen_johansen_curves_match_lifelines():
 
 def test_cif_figure_panels_steps_and_bands():
     data = _competing()
-    aj = plots.aalen_johansen_curves(data)
+    aj = aalen_johansen_curves(data)
     grid = np.linspace(0, 60, 50)
-    posterior = pd.concat([pd.DataFrame({"time": grid, "arm": arm, "cause": cause,
+    posterior = pd.concat([pd.DataFrame({"time": grid, "arm": arm, "component": cause,
                                          "median": 1 - np.exp(-grid / 40),
                                          "lower": 1 - np.exp(-grid / 60),
                                          "upper": 1 - np.exp(-grid / 25)})
                            for arm in ARMS for cause in data.causes])
-    fig = plots.cif_figure(aj, posterior, arms=ARMS)
-    assert [ax.get_title() for ax in fig.axes] == ["relapse", "NRM"]  # display labels
+    names = {"relapse": "relapse", "nrm": "NRM"}
+    fig = plots.cif_figure(aj, posterior, arms=ARMS, cause_labels=names, time_zero="transplant")
+    assert [ax.get_title() for ax in fig.axes] == ["relapse", "NRM"]  # reader-facing labels
     for ax, cause in zip(fig.axes, data.causes, strict=True):
-        assert ax.get_ylabel() == f"Cumulative incidence of {plots.display_label(cause)}"
+        assert ax.get_ylabel() == f"Cumulative incidence of {names[cause]}"
         assert ax.get_xlabel() == "Months since transplant"
         gids = {a.get_gid() for a in ax.get_children()}
         assert {f"aj:{arm}:{cause}" for arm in ARMS} <= gids
         assert {f"band:{arm}:{cause}" for arm in ARMS} <= gids
     (step,) = _by_gid(fig, "aj:CAR-T:relapse")
-    part = aj[(aj["arm"] == "CAR-T") & (aj["cause"] == "relapse")]
+    part = aj[(aj["arm"] == "CAR-T") & (aj["component"] == "relapse")]
     np.testing.assert_allclose(step.get_ydata()[:-1], part["estimate"].to_numpy())
     fig = plots.cif_figure(aj, arms=ARMS)
     assert not _by_gid(fig, "band:CAR-T:nrm")
+    assert [ax.get_title() for ax in fig.axes] == ["relapse", "nrm"]  # default: the codes
+    with pytest.raises(plots.PlotError, match=r"\['component'\]"):
+        plots.cif_figure(aj.drop(columns="component"), arms=ARMS)
 
 
 def _ppc_table(grid: np.ndarray) -> pd.DataFrame:
@@ -225,7 +266,7 @@ def _ppc_table(grid: np.ndarray) -> pd.DataFrame:
 def test_ppc_figure_observed_and_replicated_bands():
     grid = np.linspace(0, 30, 31)
     table = _ppc_table(grid)
-    fig = plots.ppc_figure(table, arms=ARMS, endpoint="OS")
+    fig = plots.ppc_figure(table, arms=ARMS, title="OS: observed vs replicated KM")
     (ax,) = fig.axes
     for arm in ARMS:
         (observed,) = _by_gid(fig, f"observed:{arm}")
@@ -233,7 +274,7 @@ def test_ppc_figure_observed_and_replicated_bands():
         assert _by_gid(fig, f"band:{arm}") and _by_gid(fig, f"replicated:{arm}")
     assert ax.get_title() == "OS: observed vs replicated KM"
     with pytest.raises(plots.PlotError, match="'observed'"):
-        plots.ppc_figure(table.drop(columns="observed"), arms=ARMS, endpoint="OS")
+        plots.ppc_figure(table.drop(columns="observed"), arms=ARMS, title="OS")
 
 
 def test_figures_are_png_and_leave_no_pyplot_state(simulate):
@@ -241,15 +282,17 @@ def test_figures_are_png_and_leave_no_pyplot_state(simulate):
 
     before = plt.get_fignums()
     log_hr, curves = _curves()
-    png = plots.figure_png(plots.km_posterior_figure(_data(simulate), curves))
-    png += plots.figure_png(plots.hr_density_figure(log_hr, arms=ARMS, endpoint="OS"))
+    km_png = plots.figure_png(_km_figure(_data(simulate), curves))
+    png = km_png + plots.figure_png(_hr_figure(log_hr))
     assert png.startswith(b"\x89PNG")
+    assert plots.figure_png(_km_figure(_data(simulate), curves)) == km_png  # no date stamp
     assert plt.get_fignums() == before
 
 
 def test_ppc_title_fits_inside_the_figure():
     fig = plots.ppc_figure(_ppc_table(np.linspace(0, 30, 16)), arms=ARMS,
-                           endpoint="GRFS — Weibull (enthusiastic prior)")
+                           title="GRFS — Weibull (enthusiastic prior): observed vs "
+                                 "replicated KM")
     fig.canvas.draw()
     title = fig.axes[0].title.get_window_extent(fig.canvas.get_renderer())
     width = fig.get_size_inches()[0] * fig.dpi

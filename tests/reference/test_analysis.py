@@ -182,7 +182,9 @@ def test_reference_analysis_table_shape_and_groups(analysis):
         ("os", "log-rank"), ("pfs", "log-rank"), ("grfs", "log-rank"),
         ("relapse", "gray"), ("nrm", "gray")]
     assert result.tests["p_value"].between(0.0, 1.0).all()
-    assert set(result.followup) == {"median_reverse_km", "min", "max"}
+    assert set(result.followup) == {"endpoint", "median_reverse_km", "min", "max"}
+    assert result.followup["endpoint"] == "os"  # the first non-competing endpoint
+    assert result.time_unit == "months"
 
 
 def estimate(result, endpoint, group, landmark) -> pd.Series:
@@ -221,7 +223,8 @@ def test_reference_analysis_agrees_with_direct_calls(analysis):
         gray = gray_test(cr.time, cr.event, cr.arm, cause_of_interest=k)
         assert (test["statistic"], test["p_value"]) == (gray.statistic, gray.p_value)
     os_ = cohort.endpoint("os")
-    assert result.followup == {"median_reverse_km": reverse_km_median(os_.time, os_.event),
+    assert result.followup == {"endpoint": "os",
+                               "median_reverse_km": reverse_km_median(os_.time, os_.event),
                                "min": 6.0, "max": 50.0}
 
 
@@ -243,3 +246,47 @@ def test_relapse_nrm_and_pfs_sum_to_one_for_every_group(analysis):
             total = sum(estimate(result, e, group, landmark)["estimate"]
                         for e in ("relapse", "nrm", "pfs"))
             assert total == pytest.approx(1.0, abs=1e-12), (group, landmark)
+
+
+def test_endpoints_and_follow_up_endpoint_can_be_chosen(analysis):
+    cohort, full = analysis
+    part = reference_analysis(cohort, landmarks=(12.0, 24.0), endpoints=("pfs", "relapse_nrm"),
+                              followup_endpoint="pfs")
+    assert set(part.landmarks["endpoint"]) == {"pfs", "relapse", "nrm"}
+    assert list(part.tests["endpoint"]) == ["pfs", "relapse", "nrm"]
+    keep = full.landmarks[full.landmarks["endpoint"].isin(["pfs", "relapse", "nrm"])]
+    pd.testing.assert_frame_equal(part.landmarks, keep.reset_index(drop=True))
+    pfs = cohort.endpoint("pfs")
+    assert part.followup == {"endpoint": "pfs",
+                             "median_reverse_km": reverse_km_median(pfs.time, pfs.event),
+                             "min": float(pfs.time.min()), "max": float(pfs.time.max())}
+
+
+def test_reference_analysis_of_declared_endpoints_in_weeks():
+    """A generic patient table: its own endpoint and cause names, its own unit."""
+    from bridgebayes.data.cohort import load_patient_table
+    from bridgebayes.data.endpoints import EndpointDefinition
+
+    frame = pd.DataFrame({"id": list("abcdefgh"), "arm": ["p"] * 4 + ["d"] * 4,
+                          "last": [10.0, 26, 8, 30, 40, 22, 35, 12],
+                          "death": [10.0, np.nan, 8, np.nan, np.nan, 22, np.nan, 12],
+                          "tox": [np.nan, 3, np.nan, 5, 7, np.nan, 3, np.nan]})
+    endpoints = {"os": EndpointDefinition("os", "OS", events=("death",)),
+                 "stop": EndpointDefinition("stop", "Stop", causes={"tox": ("tox",),
+                                                                   "dead": ("death",)})}
+    cohort = load_patient_table(frame, arms=("p", "d"), endpoints=endpoints, followup="last",
+                                terminal=("death",), time_unit="weeks")
+    result = reference_analysis(cohort, landmarks=(10.0,))
+    assert result.time_unit == "weeks"
+    assert set(result.landmarks["endpoint"]) == {"os", "tox", "dead"}
+    assert list(zip(result.tests["endpoint"], result.tests["test"], strict=True)) == [
+        ("os", "log-rank"), ("tox", "gray"), ("dead", "gray")]
+    # p arm OS at 10 weeks: deaths at 8 (4 at risk) and 10 (3 at risk)
+    assert estimate(result, "os", "p", 10.0)["estimate"] == pytest.approx(3 / 4 * 2 / 3,
+                                                                          rel=1e-12)
+    # p arm, first events: toxicity at 3 (4 at risk) and 5 (3), deaths at 8 (2) and 10 (1)
+    assert estimate(result, "tox", "p", 10.0)["estimate"] == pytest.approx(
+        1 / 4 + 3 / 4 * 1 / 3, rel=1e-12)
+    assert estimate(result, "dead", "p", 10.0)["estimate"] == pytest.approx(
+        1 / 2 * 1 / 2 + 1 / 4, rel=1e-12)
+    assert result.followup["endpoint"] == "os"

@@ -1,0 +1,205 @@
+"""The report's figures, drawn from the saved tables of a run (a view: nothing is computed).
+
+:func:`figure_specs` lists every figure of a results view with its caption (also its alt
+text) and the table slices it draws; :func:`render` draws them, through an optional cache
+keyed by those slices, so a rerun re-renders only figures whose inputs changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from bridgebayes.plots import (
+    cif_figure,
+    figure_png,
+    forest_figure,
+    hr_density_figure,
+    km_posterior_figure,
+    ppc_figure,
+    summary_figure,
+)
+from bridgebayes.report.format import pct
+from bridgebayes.report.view import ResultsView
+
+__all__ = ["FigureSpec", "figure_specs", "render", "summary_rows"]
+
+#: Bumped when a figure's drawing changes (part of the cache key).
+FIGURES_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """One figure: file stem, caption (= alt text), its input tables, and how to draw it."""
+
+    name: str
+    caption: str
+    inputs: tuple[pd.DataFrame, ...]
+    draw: Callable[[], object]
+    section: str
+
+    def digest(self) -> str:
+        """SHA-256 of the inputs (CSV text) and the drawing version."""
+        h = hashlib.sha256(f"{self.name}|{FIGURES_VERSION}".encode())
+        for frame in self.inputs:
+            h.update(frame.to_csv(index=False).encode())
+        return h.hexdigest()
+
+
+def _where(frame: pd.DataFrame, **match) -> pd.DataFrame:
+    for column, value in match.items():
+        frame = frame[frame[column] == value]
+    return frame
+
+
+def _two_arm(view: ResultsView) -> pd.DataFrame:
+    d = view.table("decisions")
+    return d[d["analysis"] == "two_arm"] if not d.empty else d
+
+
+def summary_rows(view: ResultsView) -> pd.DataFrame:
+    """One row per fit for the first-screen figure (primary first, then by endpoint)."""
+    d = _two_arm(view)
+    spread = view.table("reconstruction_sensitivity")
+    rows = []
+    for (endpoint, family, prior), part in d.groupby(["endpoint", "family", "prior"],
+                                                     sort=False):
+        hr = part[part["quantity"] == "hr"].iloc[0]
+
+        def p(quantity: str, part=part, **match) -> str:
+            r = _where(part[part["quantity"] == quantity], **match)
+            return pct(float(r["probability"].iloc[0])) if len(r) else "–"
+
+        ensemble = ""
+        if not spread.empty:
+            s = spread[(spread["endpoint"] == endpoint) & (spread["family"] == family)
+                       & (spread["prior"] == prior) & (spread["quantity"] == "prob_hr_below")
+                       & np.isclose(spread["threshold"], 1.0)]
+            if len(s):
+                ensemble = f"{pct(s['min'].iloc[0])}–{pct(s['max'].iloc[0])}"
+        failed = "" if bool(hr["gate_passed"]) else " (FAILED diagnostics)"
+        rows.append({"label": f"{view.endpoint_label(endpoint)} · {view.family_label(family)} "
+                              f"· {prior}{failed}", "median": hr["estimate"],
+                     "lower": hr["lower"], "upper": hr["upper"],
+                     "p1": p("prob_hr_below", threshold=1.0),
+                     "p08": p("prob_hr_below", threshold=0.8), "rope": p("prob_rope"),
+                     "ensemble": ensemble, "primary": hr["role"] == "primary"})
+    frame = pd.DataFrame(rows)
+    return frame.sort_values("primary", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _endpoint_figures(view: ResultsView) -> list[FigureSpec]:
+    specs = []
+    km, at_risk = view.table("km"), view.table("at_risk")
+    curves, density, d = view.table("posterior_curves"), view.table("hr_density"), _two_arm(view)
+    bayes = view.summary.get("resolved_spec", {}).get("bayes")
+    endpoints = bayes["endpoints"] if bayes else sorted(set(km["endpoint"]))
+    for endpoint in endpoints:
+        label = view.endpoint_label(endpoint)
+        k, r = _where(km, endpoint=endpoint), _where(at_risk, endpoint=endpoint)
+        if not bayes:
+            specs.append(FigureSpec(
+                f"km_{endpoint}", f"{label}: Kaplan–Meier curves per arm (| = censored) with "
+                "numbers at risk.", (k, r), lambda k=k, r=r, label=label: km_posterior_figure(
+                    k, r, arms=view.arms, endpoint=label, time_unit=view.unit,
+                    time_zero=view.time_zero), f"endpoint-{endpoint}"))
+            continue
+        prior = bayes["priors"][endpoint][0]
+        for family in bayes["families"]:
+            fam = view.family_label(family)
+            c = _where(curves, endpoint=endpoint, family=family, prior=prior)
+            stem = f"{endpoint}__{family}__{prior}"
+            level = float(c["level"].iloc[0]) if len(c) else 0.95
+            specs.append(FigureSpec(
+                f"km_{stem}", f"{label}: Kaplan–Meier curves (| = censored) with the posterior "
+                f"median survival (dotted) and {100 * level:g}% credible band of the {fam} "
+                f"model under the {prior} prior; numbers at risk below.", (k, r, c),
+                lambda k=k, r=r, c=c, label=label, fam=fam, prior=prior: km_posterior_figure(
+                    k, r, c, arms=view.arms, endpoint=label, time_unit=view.unit,
+                    time_zero=view.time_zero,
+                    title=f"{label}: Kaplan–Meier and posterior survival ({fam}, {prior} "
+                          "prior)"), f"endpoint-{endpoint}"))
+            dens = _where(density, endpoint=endpoint, family=family, prior=prior)
+            rows = _where(d, endpoint=endpoint, family=family, prior=prior)
+            probs = rows[rows["quantity"] == "prob_hr_below"]
+            median = float(rows[rows["quantity"] == "hr"]["estimate"].iloc[0])
+            specs.append(FigureSpec(
+                f"hr_{stem}", f"{label}: posterior density of the HR ({fam}, {prior} prior); "
+                "shaded areas are P(HR < c), annotated in percent.", (dens, probs),
+                lambda dens=dens, probs=probs, median=median, label=label, fam=fam,
+                prior=prior: hr_density_figure(
+                    dens, dict(zip(probs["threshold"], probs["probability"], strict=True)),
+                    median=median, arms=view.arms, endpoint=label,
+                    title=f"{label}: posterior HR ({fam}, {prior} prior)"),
+                f"endpoint-{endpoint}"))
+    return specs
+
+
+def figure_specs(view: ResultsView) -> list[FigureSpec]:
+    """Every figure of the report, in page order."""
+    specs = []
+    d = _two_arm(view)
+    if not d.empty:
+        rows = summary_rows(view)
+        specs.append(FigureSpec(
+            "summary", "Every endpoint, model and prior at a glance: posterior hazard ratio "
+            "(median and credible interval), P(HR < 1), P(HR < 0.8), the probability of a "
+            "practically negligible difference (ROPE), and the range of P(HR < 1) across the "
+            "reconstruction ensemble; the pre-specified primary analysis is marked.",
+            (rows,), lambda rows=rows: summary_figure(rows, arms=view.arms), "answer"))
+    specs += _endpoint_figures(view)
+    if not d.empty:
+        hr = d[d["quantity"] == "hr"]
+        forest = pd.DataFrame({"label": [f"{view.endpoint_label(e)} · {view.family_label(f)}"
+                                         for e, f in zip(hr["endpoint"], hr["family"],
+                                                         strict=True)],
+                               "prior": hr["prior"], "median": hr["estimate"],
+                               "lower": hr["lower"], "upper": hr["upper"]})
+        specs.append(FigureSpec(
+            "forest", f"Posterior median HR and credible interval of every fit; HR < 1 favours "
+            f"{view.arms[1]}.", (forest,), lambda f=forest: forest_figure(f, arms=view.arms),
+            "hazard-ratios"))
+    comp = view.summary.get("competing")
+    if comp is not None:
+        endpoint = comp["endpoint"]
+        aj = _where(view.table("aalen_johansen"), endpoint=endpoint)
+        post = view.table("competing_curves")
+        causes = view.summary["study"]["endpoints"][endpoint].get("causes", {})
+        model = (f" ({view.family_label(post['family'].iloc[0])} model, "
+                 f"{post['prior'].iloc[0]} prior)" if len(post) else "")
+        specs.append(FigureSpec(
+            f"cif_{endpoint}", f"Cumulative incidence of {' and '.join(causes.values())} per "
+            f"arm: Aalen–Johansen steps with posterior median and 95% bands{model}.",
+            (aj, post), lambda aj=aj, post=post: cif_figure(
+                aj, post if len(post) else None, arms=view.arms, causes=list(causes),
+                cause_labels=causes, time_unit=view.unit, time_zero=view.time_zero),
+            "competing-risks"))
+    ppc = view.table("ppc")
+    if not ppc.empty:
+        for (endpoint, family, prior), part in ppc.groupby(["endpoint", "family", "prior"],
+                                                           sort=False):
+            title = (f"{view.endpoint_label(endpoint)} — {view.family_label(family)} "
+                     f"({prior} prior)")
+            specs.append(FigureSpec(
+                f"ppc_{endpoint}__{family}__{prior}", f"Posterior predictive check: {title}: "
+                "observed Kaplan–Meier against the band of replicated ones.", (part,),
+                lambda part=part, title=title: ppc_figure(
+                    part, arms=view.arms, title=title, time_unit=view.unit,
+                    time_zero=view.time_zero), "checks"))
+    return specs
+
+
+def render(specs: list[FigureSpec], *, cache: Callable[[dict, Callable[[], bytes]], bytes]
+           | None = None) -> dict[str, bytes]:
+    """PNG bytes of every figure, by name (through ``cache(key, make)`` when given)."""
+    out = {}
+    for spec in specs:
+        def make(spec=spec) -> bytes:
+            return figure_png(spec.draw())
+        out[spec.name] = make() if cache is None else cache({"figure": spec.name,
+                                                             "digest": spec.digest()}, make)
+    return out

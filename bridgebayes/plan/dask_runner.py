@@ -126,8 +126,11 @@ def _run_dask(job: PlanJob, folder: Path, todo: list[tuple[int, int]], scheduler
     if scheduler is None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise BridgeBayesError(f"workers: expected an integer >= 1, got {workers!r}")
+        # no dashboard; the scheduler's HTTP server (metrics) on a free port, not 8787: a
+        # second local cluster on the machine (another run) would collide with it
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+                               dashboard_address=None, silence_logs=logging.ERROR,
+                               scheduler_kwargs={"dashboard_address": ":0"})
     else:
         cluster = None
     try:

@@ -1,10 +1,11 @@
 """Slow: the illness–death model recovers known transition hazards (issue 4 done-when).
 
 40 simulated data sets (100 patients per arm, Weibull transitions with clock reset, uniform
-censoring 12–48 months); each fitted by NUTS.  For every transition the true hazard ratio
-must lie inside the 90% equal-tailed interval in at least 85% of the replications; over all
-nine parameters (HR, shape k, scale lam of each transition) the pooled coverage must also be
-at least 85% (expected: 90%).
+censoring 12–48 months); each fitted by NUTS (one fit per transition, each gated); at least
+90% of the replications pass every transition's gate.  For every transition the true hazard
+ratio must lie inside the 90% equal-tailed interval in at least 85% of the replications; over
+all nine parameters (HR, shape k, scale lam of each transition) the pooled coverage must also
+be at least 85% (expected: 90%).
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ def test_transition_hazards_are_recovered():
     truth = {"hr": np.array(HR), "k": np.array(K), "lam": np.array(LAM)}
     inside = {name: np.zeros((N_REPLICATIONS, 3), bool) for name in truth}
     gates = []
-    sampler = SamplerSettings(chains=2, draws=600, tune=600, retry_tune=1500)
+    # one nutpie fit per transition; NRM's log HR and baseline level are correlated (bulk ESS
+    # about a quarter of the draws), so 2 x 600 draws often miss the gate's ESS 400 even after
+    # the retry (34/40 passed); 2 x 1000, as the SBC NUTS path, pass
+    sampler = SamplerSettings(chains=2, draws=1000, tune=1000, retry_tune=1500)
     for rep in range(N_REPLICATIONS):
         data = simulate_illness_death(n_per_arm=100, lam=LAM, k=K, hr=HR, censor=(12.0, 48.0),
                                       rng=1000 + rep)

@@ -87,3 +87,17 @@ def test_fixed_log_hr_scenarios_keep_design_prior_baselines():
     job = make_job()
     null = run_chunk(job, 1, 0)
     assert np.all(null["true_log_hr"] == 0.0) and null["n_enrolled"].eq(40).all()
+
+
+def test_a_local_cluster_does_not_need_port_8787(tmp_path):
+    """Another Dask cluster (or anything) on the default dashboard port: no collision."""
+    import contextlib
+    import socket
+
+    with contextlib.ExitStack() as stack:
+        holder = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+        with contextlib.suppress(OSError):  # already taken by someone else: just as good
+            holder.bind(("", 8787))
+            holder.listen()
+        result = run_job(make_job(n_sims=60), tmp_path / "run", workers=1, processes=False)
+    assert len(result.table) == 60 + 10

@@ -20,3 +20,13 @@ def repo_root() -> Path:
 def simulate():
     """:func:`simulate_endpoint`, for tests that need simulated two-arm data."""
     return simulate_endpoint
+
+
+@pytest.fixture(scope="session")
+def seed_run(tmp_path_factory) -> Path:
+    """The session's one run of the small seed spec (``specs.seed_run``): ``models/``,
+    ``data/`` and the output ``report/`` with its store.  Read-only: copy it
+    (``specs.copy_seed_run``) before changing anything."""
+    from specs import seed_run as run_once
+
+    return run_once(tmp_path_factory)

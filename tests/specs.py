@@ -5,7 +5,7 @@
   ``[competing]`` section and the seed ``[safety]`` section, next to a copy of
   ``data/cao2025`` so that every path in it stays relative (as in the repository).
 * :func:`seed_run` runs it once per test session (all xdist workers share it through a lock
-  file): the only NUTS fit of the default suite's run/report/CLI tests.  Its folder is
+  file): the one NUTS fit behind the run, report and CLI tests.  Its folder is
   read-only for tests; :func:`copy_seed_run` gives a test its own copy (spec, data and output
   with its store, so reruns reuse the stored fit).
 * :func:`fake_fit` stands in for :func:`bridgebayes.inference.fit.fit` in tests about
@@ -111,28 +111,25 @@ def copy_seed_run(tmp_path_factory, target: Path) -> Path:
     return target
 
 
-def small_run(repo_root: Path, base: Path) -> Path:
-    """Run the small seed spec into ``base/report_run/report`` (kept for callers outside the
-    run/report/CLI tests; those use :func:`seed_run`)."""
-    spec = base / "report_spec" / "models" / "cao2025.toml"
-    if not spec.is_file():
-        small_seed_spec(repo_root, base / "report_spec")
-    out = base / "report_run" / "report"
-    assert main(["--quiet", "run", str(spec), "--out", str(out)]) == 0
-    return out
-
-
-def fake_fit(posterior: Path, calls: list | None = None) -> Callable:
+def fake_fit(posterior: Path, calls: list | None = None, *, fail_gate: bool = False
+             ) -> Callable:
     """A stand-in for :func:`bridgebayes.inference.fit.fit`: the posterior in ``posterior``
     with the requested data and family; each call's ``(endpoint, family options)`` is
-    appended to ``calls``.  Install with ``monkeypatch.setattr(bridgebayes.inference.fit,
-    "fit", fake_fit(...))``."""
+    appended to ``calls``; ``fail_gate`` makes the diagnostics gate fail (R-hat).  Install
+    with ``monkeypatch.setattr(bridgebayes.inference.fit, "fit", fake_fit(...))``."""
+    from bridgebayes.inference.diagnostics import Gate
     from bridgebayes.inference.fit import Fit
 
     def fit(data, family, *, seed, sampler):
         if calls is not None:
             calls.append((data.name, family.options()))
-        return dataclasses.replace(Fit.load(posterior), family=family, data=data)
+        result = dataclasses.replace(Fit.load(posterior), family=family, data=data)
+        if fail_gate:
+            checks = result.gate.checks.copy()
+            checks.loc[checks["check"] == "max R-hat", ["value", "passed"]] = [1.2, False]
+            result = dataclasses.replace(result, gate=Gate(False, checks,
+                                                           result.gate.per_variable))
+        return result
 
     return fit
 
@@ -192,6 +189,7 @@ title = "Remission duration"
 format = "survival_table"
 file = "../data/remission.csv"
 time_unit = "weeks"
+randomised = true
 columns = {duration = "weeks", event = "relapsed", arm = "group", id = "pid"}
 endpoint = {name = "remission", label = "Remission duration"}
 

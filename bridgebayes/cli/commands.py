@@ -55,7 +55,8 @@ def _format_reference(result) -> str:
                                              values="estimate", sort=False)
         return (f"Landmark estimates (KM survival; cumulative incidence for relapse/NRM)\n"
                 f"{(100 * table).round(2)}\n\nTests\n{result.tests.round(4)}\n\n"
-                f"Follow-up (months): median {result.followup['median_reverse_km']:.2f} "
+                f"Follow-up ({result.time_unit}): median "
+                f"{result.followup['median_reverse_km']:.2f} "
                 f"(reverse KM), range {result.followup['min']:.2f}-{result.followup['max']:.2f}")
 
 
@@ -169,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a pre-specified analysis (models/<id>.toml)")
     p.add_argument("spec")
     p.add_argument("--out", help="output folder (default reports/<id>)")
-    p.add_argument("--force", action="store_true", help="refit even if cached posteriors match")
+    p.add_argument("--force", action="store_true",
+                   help="recompute everything (refit, re-render) even if stored results match")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("plan", help="plan a future trial from a run's posterior: assurance, "

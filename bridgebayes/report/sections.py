@@ -123,8 +123,8 @@ def study(view: ResultsView) -> dict[str, Any]:
     s, ref_arm = view.summary["study"], view.arms
     followup = view.summary["reference"]["followup"]
     rows = [{"item": "arms (reference / treatment)", "value": f"{ref_arm[0]} / {ref_arm[1]}"},
-            {"item": "patients", "value": ", ".join(f"{a}: {n}"
-                                                    for a, n in s["n_per_arm"].items())},
+            {"item": "patients", "value": ", ".join(f"{a}: {s['n_per_arm'][a]}"
+                                                    for a in view.arms)},
             {"item": "time zero; unit", "value": f"{s['time_zero']}; {s['time_unit']}"},
             {"item": "median follow-up (reverse Kaplan–Meier)",
              "value": f"{fixed(followup['median_reverse_km'], 1)} {s['time_unit']} (range "

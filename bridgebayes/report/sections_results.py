@@ -169,7 +169,8 @@ def competing(view: ResultsView, captions: dict[str, str]) -> dict[str, Any] | N
     d = d.assign(quantity=[label({**r, "component": view.component_label(r["component"])})
                            for r in d.to_dict(orient="records")],
                  value=[row_text(r) for r in d.to_dict(orient="records")],
-                 model=d["family"].map(view.family_label))
+                 model=d["family"].map(view.family_label),
+                 **{"cause or state": [view.component_label(c) for c in d["component"]]})
     blocks = [figure(f"cif_{comp['endpoint']}", captions),
               {"kind": "list", "entries": comp["sentences"]}]
     adequacy = view.table("competing_vs_aalen_johansen")
@@ -180,7 +181,8 @@ def competing(view: ResultsView, captions: dict[str, str]) -> dict[str, Any] | N
                     "rows; read the model-based incidences of those causes with caution.",
                     "note"))
     blocks.append({"kind": "details", "summary": "Show the competing-risks tables", "blocks": [
-        table_block(d[["analysis", "model", "prior", "quantity", "arm", "value"]]),
+        table_block(d[["analysis", "model", "prior", "cause or state", "quantity", "arm",
+                       "value"]]),
         table_block(adequacy, digits=3)]})
     return section("competing-risks", "Competing risks", blocks)
 

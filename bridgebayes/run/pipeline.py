@@ -196,13 +196,22 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
         say(f"{out}: up to date (nothing changed since the last run)")
         summary = json.loads((out / "results.json").read_text(encoding="utf-8"))
         return RunResult(spec, out, summary, bool(manifest.get("checks_passed", True)), True)
-    store = Store(out / ".cache")
+    store = _Recompute(out / ".cache") if force else Store(out / ".cache")
     results = _compute(spec, cohort, store, force=force, say=say, bar=bar)
     passed = _checks_passed(results)
     results.summary["checks_passed"] = passed
     with staged_folder(out, keep=(".cache",)) as tmp:
         _write(tmp, results, key=key, store=store, passed=passed)
     return RunResult(spec=spec, out=out, summary=results.summary, gates_passed=passed)
+
+
+class _Recompute(Store):
+    """The run's store under ``--force``: nothing is served from it (every fit, table and
+    figure is recomputed and stored again), so no summary of an earlier posterior survives
+    a refit."""
+
+    def get(self, key, suffix):
+        return None
 
 
 def _checks_passed(results) -> bool:

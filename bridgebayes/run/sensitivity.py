@@ -39,10 +39,17 @@ def load_members(spec: Spec) -> list[Cohort]:
     """The cohorts of the spec's ``[data] ensemble``, in the spec's format and unit."""
     import dataclasses
 
+    from bridgebayes.core.errors import CohortError
     from bridgebayes.run.study import load_study
 
-    return [load_study(dataclasses.replace(spec, data=dataclasses.replace(spec.data, file=p)))
-            for p in spec.data.ensemble]
+    members = []
+    for path in spec.data.ensemble:
+        try:
+            members.append(load_study(dataclasses.replace(
+                spec, data=dataclasses.replace(spec.data, file=path))))
+        except CohortError as exc:  # name the member: the message alone names a column
+            raise CohortError(f"{path}: ensemble member (data.ensemble): {exc}") from None
+    return members
 
 
 def posterior_rows(post, family, spec: Spec, *, n_draws: int = 4000,
@@ -86,6 +93,9 @@ def cohort_quantities(cohort: Cohort, spec: Spec, *, member: str = "", n_draws: 
                             analysis="ensemble", endpoint=key.endpoint, family=key.family,
                             prior=key.prior, member=member, role="sensitivity",
                             time_unit=spec.time_unit))
+    if not frames:  # no family of the spec has an exact posterior: nothing to repeat
+        return table([], analysis="ensemble", member=member, role="sensitivity",
+                     time_unit=spec.time_unit)
     return pd.concat(frames, ignore_index=True)
 
 

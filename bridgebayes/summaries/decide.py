@@ -140,7 +140,7 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
         ``interval_hr`` row (component ``"a–b"``) and its P(HR < 1), plus a sentence.
     interval_cuts
         Interior cut points of those intervals, ``n_intervals − 1`` increasing values; the
-        first interval starts at 0, the last is open (``"a–inf"``).
+        first interval starts at 0, the last is open (``"≥a"``).
     chains
         Number of chains the draws come from (for the MCSE; 1 for independent draws).
     time_unit
@@ -263,7 +263,8 @@ def _interval_rows(log_hr: np.ndarray, cuts: Sequence[float] | None, *, n_draws:
     edges = [0.0, *cuts.tolist(), np.inf]
     rows = []
     for j in range(log_hr.shape[1]):
-        part = f"{edges[j]:g}–{edges[j + 1]:g}"
+        part = (f"{edges[j]:g}–{edges[j + 1]:g}" if np.isfinite(edges[j + 1])
+                else f"≥{edges[j]:g}")
         rows.append(draw_row("interval_hr", np.exp(log_hr[:, j]), ci, chains=chains,
                              component=part, time=edges[j]))
         rows.append(_probability("prob_interval_hr_below", log_hr[:, j] < 0, chains,

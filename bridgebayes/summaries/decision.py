@@ -148,7 +148,8 @@ def percent(p: float) -> str:
         return ">99%"
     if p < 0.005:
         return "<1%"
-    return f"{100 * p:.0f}%"
+    # between the two bounds the whole percent stays within 1..99: 0.005 is "1%", not "0%"
+    return f"{min(99, max(1, round(100 * p)))}%"
 
 
 def interval_text(row: Mapping[str, object], *, scale: float = 1.0, digits: int = 2,

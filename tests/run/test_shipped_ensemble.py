@@ -44,4 +44,4 @@ def test_members_are_distinct_and_the_summary_table_agrees(ensemble):
 def test_the_seed_spec_names_the_shipped_ensemble(ensemble, repo_root):
     _, members, _ = ensemble
     spec = load_spec(repo_root / "models" / "cao2025.toml")
-    assert spec.ensemble == tuple(m / "cohort.csv" for m in members)
+    assert spec.data.ensemble == tuple(m / "cohort.csv" for m in members)

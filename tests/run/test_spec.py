@@ -267,8 +267,9 @@ def test_a_prior_list_applies_to_every_endpoint(tmp_path, spec_text):
 
 
 @pytest.mark.parametrize(("unit", "text", "expected"), [
-    ("months", '"2 years"', 24.0), ("months", "18", 18.0), ("months", '"6 weeks"', 42 / 30.4375),
-    ("weeks", '"1 year"', 365.25 / 7), ("days", '"3 months"', 91.3125), ("years", '"6 months"', 0.5),
+    ("months", '"2 years"', 24.0), ("months", "18", 18.0),
+    ("months", '"6 weeks"', 42 / 30.4375), ("weeks", '"1 year"', 365.25 / 7),
+    ("days", '"3 months"', 91.3125), ("years", '"6 months"', 0.5),
     ("months", '"1.5 years"', 18.0), ("weeks", '"1 week"', 1.0),
 ])
 def test_times_are_numbers_in_the_data_unit_or_text_with_their_unit(tmp_path, spec_text, unit,

@@ -144,19 +144,20 @@ def posterior_design_prior(path: str | os.PathLike[str], *, n_max: int | None = 
     >>> prior = posterior_design_prior("reports/cao2025/posteriors/grfs__piecewise_exponential"
     ...                                "__neutral.nc").discounted(a0=0.5)  # doctest: +SKIP
     """
-    import arviz as az  # imported here: workers that only simulate need no arviz/PyMC
-
+    from bridgebayes.core.readers import open_netcdf  # arviz: workers that only simulate
     from bridgebayes.models.families.draws import posterior_draws
 
     path = Path(path)
     if not path.is_file():
         raise BridgeBayesError(f"{path}: posterior file not found; run the analysis that writes "
                                "it first (e.g. `bridgebayes run models/cao2025.toml`)")
+    idata = open_netcdf(path)
     try:
-        idata = az.from_netcdf(str(path))
         family = json.loads(idata.attrs["family"])
-    except (OSError, KeyError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:
         raise BridgeBayesError(f"{path}: not a bridgebayes posterior NetCDF ({exc})") from None
+    if not isinstance(family, dict):
+        raise BridgeBayesError(f"{path}: not a bridgebayes posterior NetCDF (family {family!r})")
     name = family.get("name")
     if name not in _FAMILIES or family.get("covariates"):
         raise BridgeBayesError(f"{path}: design priors need a PEM or Weibull fit without "

@@ -9,13 +9,12 @@ expected.  The spec's SHA-256 is stored with every result.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from bridgebayes.core.errors import SpecError
-from bridgebayes.core.io import read_toml
+from bridgebayes.core.readers import read_json, read_toml
 from bridgebayes.core.units import MONTHS_PER
 
 __all__ = ["BayesSpec", "CompetingSpec", "SafetySpec", "Spec", "load_spec"]
@@ -155,8 +154,8 @@ def _ensemble(path: Path, relative: str) -> tuple[Path, ...]:
     failed = []
     for member in members:
         try:
-            record = json.loads((member / "provenance.json").read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            record = read_json(member / "provenance.json", error=SpecError)
+        except SpecError:
             record = None
         if not isinstance(record, dict) or record.get("converged") is not True:
             failed.append(member.name)

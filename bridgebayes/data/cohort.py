@@ -21,6 +21,11 @@ blank = not engrafted; not after last follow-up, with one day of tolerance for t
 rounding of follow-up), and 0/1 flags ``agvhd24`` (grade II-IV acute GVHD),
 ``cgvhd`` (any chronic GVHD) and ``infection_<type>``.  Any other column must be
 declared as a covariate.  Endpoint definitions are in :mod:`bridgebayes.data.endpoints`.
+
+A CSV is UTF-8 (with or without a byte-order mark), comma-separated, every row as long
+as the header; times are plain numbers (no units, ``_`` separators, ``inf`` or ``nan``),
+at most 100 years after conversion.  Every message names the file, the column, the
+patients with their lines and the values (:mod:`bridgebayes.data.columns`).
 """
 
 from __future__ import annotations
@@ -55,6 +60,10 @@ SAFETY_FLAG_COLUMNS = ("agvhd24", "cgvhd")
 INFECTION_PREFIX = "infection_"
 #: An engraftment day may exceed last follow-up (converted to days) by this much: rounding.
 ENGRAFTMENT_TOLERANCE_DAYS = 1.0
+#: What a table missing a required column was expected to look like.
+FORMAT = ("the transplant-cohort format needs id, arm, followup, death, relapse, agvhd34, "
+          "cgvhd_sys (times; blank = did not happen); for one endpoint use duration, event, "
+          "arm (load_survival_table)")
 
 
 class CohortWarning(UserWarning):
@@ -96,31 +105,31 @@ class Cohort:
         return atomic_write_text(path, text)
 
 
-def _check_histories(table: pd.DataFrame, ids: list) -> None:
+def _check_histories(table: pd.DataFrame, ids: v.Rows) -> None:
     follow = table["followup"].to_numpy()
     death = table["death"].to_numpy()
     died = ~np.isnan(death)
     v.raise_if_any(died & (np.abs(death - follow) > 1e-9 * np.maximum(1.0, follow)),
                    column="followup", problem="differs from the death time for patients who died",
-                   ids=ids, values=list(zip(follow, death, strict=True)),
+                   rows=ids, values=list(zip(follow, death, strict=True)),
                    hint="For a patient who died, last follow-up is the death time")
     for column in EVENT_COLUMNS[1:]:
         times = table[column].to_numpy()
-        v.raise_if_any(times > death, column=column, problem="event after death", ids=ids,
+        v.raise_if_any(times > death, column=column, problem="event after death", rows=ids,
                        values=list(zip(times, death, strict=True)))
         v.raise_if_any(times > follow, column=column,
                        problem="event after last follow-up (follow-up shorter than the event time)",
-                       ids=ids, values=list(zip(times, follow, strict=True)))
+                       rows=ids, values=list(zip(times, follow, strict=True)))
 
 
-def _check_engraftment(table: pd.DataFrame, ids: list) -> None:
+def _check_engraftment(table: pd.DataFrame, ids: v.Rows) -> None:
     follow = table["followup"].to_numpy(dtype=float) * DAYS_PER_MONTH
     for column in SAFETY_DAY_COLUMNS:
         if column not in table.columns:
             continue
         day = table[column].to_numpy(dtype=float)  # NaN (not engrafted) compares False
         v.raise_if_any(day > follow + ENGRAFTMENT_TOLERANCE_DAYS, column=column,
-                       problem="engraftment after last follow-up", ids=ids,
+                       problem="engraftment after last follow-up", rows=ids,
                        values=[(float(d), round(float(f), 1))
                                for d, f in zip(day, follow, strict=True)],
                        hint="Values are (engraftment day, follow-up in days)")
@@ -179,29 +188,31 @@ def load_cohort(source: str | os.PathLike[str] | pd.DataFrame, *, arms: tuple[st
     """
     factor = to_months(time_unit)
     covariates = dict(covariates or {})
-    frame = v.read_table(source)
+    raw = v.read_table(source, what="cohort CSV")
+    frame = raw.frame
     flags = set(SAFETY_FLAG_COLUMNS)
-    v.check_columns(frame, REQUIRED_COLUMNS, set(SAFETY_DAY_COLUMNS) | flags | set(covariates),
-                   optional_prefix=INFECTION_PREFIX)
+    v.check_columns(raw, REQUIRED_COLUMNS, set(SAFETY_DAY_COLUMNS) | flags | set(covariates),
+                    optional_prefix=INFECTION_PREFIX, expected=FORMAT)
     missing_cov = [c for c in covariates if c not in frame.columns]
     if missing_cov:
-        raise CohortError(f"covariates: declared column(s) {missing_cov} are not in the table")
-    ids = v.check_ids(frame["id"])
-    id_list = list(ids)
-    table = pd.DataFrame({"id": ids, "arm": v.check_arms(frame["arm"], ids, tuple(arms))})
-    table["followup"] = v.parse_time(frame["followup"], column="followup", ids=id_list,
-                                     required=True, factor=factor)
-    for column in EVENT_COLUMNS:
-        table[column] = v.parse_time(frame[column], column=column, ids=id_list, required=False,
-                                     factor=factor)
-    _check_histories(table, id_list)
+        raise CohortError(f"{raw.prefix()}covariates: declared column(s) {missing_cov} are not "
+                          "in the table")
+    ids = v.check_ids(raw)
+    rows = raw.rows(ids)
+    table = pd.DataFrame({"id": ids, "arm": v.check_arms(frame["arm"], rows, tuple(arms))})
+    for column in ("followup", *EVENT_COLUMNS):
+        table[column] = v.parse_time(frame[column], column=column, rows=rows,
+                                     required=column == "followup", factor=factor,
+                                     unit=time_unit)
+    _check_histories(table, rows)
     for column in frame.columns:
         if column in SAFETY_DAY_COLUMNS:
-            table[column] = v.parse_time(frame[column], column=column, ids=id_list, required=False)
+            table[column] = v.parse_time(frame[column], column=column, rows=rows,
+                                         required=False, unit="days", days=True)
         elif column in flags or column.startswith(INFECTION_PREFIX):
-            table[column] = v.parse_flag(frame[column], column=column, ids=id_list)
-    _check_engraftment(table, id_list)
-    for name, values in v.parse_covariates(frame, covariates, id_list).items():
+            table[column] = v.parse_flag(frame[column], column=column, rows=rows)
+    _check_engraftment(table, rows)
+    for name, values in v.parse_covariates(frame, covariates, rows).items():
         table[name] = values
     cohort = Cohort(table=table, arms=(arms[0], arms[1]), covariates=covariates)
     _warn_weak_arms(cohort)

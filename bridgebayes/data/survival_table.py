@@ -1,4 +1,8 @@
-"""The simple one-endpoint table (lifelines style): duration, event, arm."""
+"""The simple one-endpoint table (lifelines style): duration, event, arm.
+
+Read and checked like a cohort (:mod:`bridgebayes.data.columns`): UTF-8 CSV, rows as long
+as the header, plain-number durations; messages name the file, line, column and value.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,11 @@ from bridgebayes.data.cohort import CohortWarning
 from bridgebayes.data.endpoints import EndpointData
 
 __all__ = ["load_survival_table"]
+
+#: What a table missing a required column was expected to look like.
+FORMAT = ("the one-endpoint format needs duration, event, arm (or the names given as "
+          "duration_col, event_col, arm_col); for a transplant cohort use id, arm, followup, "
+          "death, relapse, agvhd34, cgvhd_sys (load_cohort)")
 
 
 def load_survival_table(source: str | os.PathLike[str] | pd.DataFrame, *, arms: tuple[str, str],
@@ -56,21 +65,20 @@ def load_survival_table(source: str | os.PathLike[str] | pd.DataFrame, *, arms: 
     """
     factor = to_months(time_unit)
     covariates = dict(covariates or {})
-    frame = v.read_table(source)
+    raw = v.read_table(source, what="survival table CSV")
+    frame = raw.frame
     required = tuple(c for c in (id_col, duration_col, event_col, arm_col) if c)
-    v.check_columns(frame, required, set(covariates))
+    v.check_columns(raw, required, set(covariates), expected=FORMAT)
     if id_col:
-        ids = np.array([str(x).strip() for x in frame[id_col]], dtype=object)
-        dup = pd.Series(ids).duplicated(keep=False).to_numpy()
-        v.raise_if_any(dup, column=id_col, problem="duplicate id", ids=list(ids))
+        ids = v.check_ids(raw, id_col)
     else:
         ids = np.array([f"row{i}" for i in range(1, len(frame) + 1)], dtype=object)
-    id_list = list(ids)
-    labels = v.check_arms(frame[arm_col], ids, tuple(arms))
-    time = v.parse_time(frame[duration_col], column=duration_col, ids=id_list, required=True,
-                        factor=factor)
-    event = v.parse_flag(frame[event_col], column=event_col, ids=id_list)
-    parsed = v.parse_covariates(frame, covariates, id_list)
+    rows = raw.rows(ids)
+    labels = v.check_arms(frame[arm_col], rows, tuple(arms), column=arm_col)
+    time = v.parse_time(frame[duration_col], column=duration_col, rows=rows, required=True,
+                        factor=factor, unit=time_unit)
+    event = v.parse_flag(frame[event_col], column=event_col, rows=rows)
+    parsed = v.parse_covariates(frame, covariates, rows)
     arm = (labels == arms[1]).astype(int)
     for code, label in enumerate(arms):
         if event[arm == code].sum() == 0:

@@ -6,10 +6,18 @@ event table (``survival_table_from_events``) because lifelines'
 ``AalenJohansenFitter`` randomly jitters tied times; the two agree exactly on
 untied data (tested).  Gray's test lives in :mod:`bridgebayes.reference.gray`, since no
 maintained Python library provides it.
+
+Beyond the last follow-up of a group (the largest time of the endpoint in that group) a
+Kaplan–Meier or Aalen–Johansen estimate does not exist: :func:`reference_analysis` writes
+no number there (NaN, with the note "not estimable beyond the last follow-up (X
+months)"), where lifelines would carry the last value forward.  Model-based quantities
+beyond the data are labelled "extrapolated" elsewhere; reference analyses never are.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,12 +26,15 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from lifelines.utils import survival_table_from_events
 
+from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.cohort import Cohort
 from bridgebayes.data.endpoints import COMPETING_RISKS, ENDPOINTS, EndpointData
 from bridgebayes.reference.gray import gray_test
 
 __all__ = [
+    "NOT_ESTIMABLE",
     "ReferenceAnalysis",
+    "check_landmarks",
     "cif_at",
     "km_at",
     "logrank",
@@ -34,6 +45,38 @@ __all__ = [
 
 
 HALF_TOLERANCE = 1e-12
+#: The note of a landmark estimate beyond the data (``{last}``: the group's last time).
+NOT_ESTIMABLE = "not estimable beyond the last follow-up ({last:g} months)"
+
+
+def check_landmarks(landmarks: Sequence[object], *, where: str = "landmarks"
+                    ) -> tuple[float, ...]:
+    """Landmark times in months: a non-empty list of distinct finite numbers > 0.
+
+    Raises
+    ------
+    bridgebayes.core.errors.BridgeBayesError
+        Naming ``where`` (the option or key) and the offending values.
+
+    Examples
+    --------
+    >>> check_landmarks([12, 24.0])
+    (12.0, 24.0)
+    """
+    if isinstance(landmarks, str | bytes) or not isinstance(landmarks, Sequence) \
+            or not landmarks:
+        raise BridgeBayesError(f"{where}: expected a non-empty list of times in months, "
+                               f"got {landmarks!r}")
+    bad = [x for x in landmarks if isinstance(x, bool) or not isinstance(x, int | float)
+           or not math.isfinite(x) or x <= 0]
+    if bad:
+        raise BridgeBayesError(f"{where}: landmark times must be finite numbers > 0 (months "
+                               f"after time zero), got {bad}")
+    values = tuple(float(x) for x in landmarks)
+    dup = sorted({x for x in values if values.count(x) > 1})
+    if dup:
+        raise BridgeBayesError(f"{where}: duplicate landmark time(s) {dup}")
+    return values
 
 
 def _kmf(time: np.ndarray, event: np.ndarray) -> KaplanMeierFitter:
@@ -112,7 +155,8 @@ class ReferenceAnalysis:
     ----------
     landmarks
         Tidy table: endpoint, measure (``survival`` or ``cumulative_incidence``),
-        group (arm label or ``pooled``), landmark (months), estimate, n, events.
+        group (arm label or ``pooled``), landmark (months), estimate, n, events, note
+        (``""``, or :data:`NOT_ESTIMABLE` with the estimate NaN).
     tests
         Tidy table: endpoint, test, statistic, p_value.
     followup
@@ -122,6 +166,12 @@ class ReferenceAnalysis:
     landmarks: pd.DataFrame
     tests: pd.DataFrame
     followup: dict[str, float]
+
+
+def _beyond_follow_up(time: np.ndarray, landmark: float) -> str:
+    """``""`` within the group's follow-up, else the :data:`NOT_ESTIMABLE` note."""
+    last = float(np.max(time))
+    return NOT_ESTIMABLE.format(last=last) if landmark > last else ""
 
 
 def _groups(data: EndpointData) -> list[tuple[str, np.ndarray]]:
@@ -138,29 +188,39 @@ def reference_analysis(cohort: Cohort, *, landmarks: tuple[float, ...] = (12.0, 
     cohort
         A validated cohort.
     landmarks
-        Landmark times in months.
+        Landmark times in months (distinct, finite, > 0).  Beyond the last follow-up of a
+        group the estimate is NaN with the note "not estimable beyond the last
+        follow-up (X months)".
 
     Returns
     -------
     ReferenceAnalysis
+
+    Raises
+    ------
+    bridgebayes.core.errors.BridgeBayesError
+        For empty, duplicate, non-finite or non-positive landmarks.
     """
+    landmarks = check_landmarks(landmarks)
     rows, tests = [], []
     for name in ENDPOINTS:
         data = cohort.endpoint(name)
         for group, mask in _groups(data):
             for landmark in landmarks:
-                rows.append((name, "survival", group, landmark,
-                             km_at(data.time[mask], data.event[mask], landmark),
-                             int(mask.sum()), int(data.event[mask].sum())))
+                note = _beyond_follow_up(data.time[mask], landmark)
+                value = math.nan if note else km_at(data.time[mask], data.event[mask], landmark)
+                rows.append((name, "survival", group, landmark, value, note, int(mask.sum()),
+                             int(data.event[mask].sum())))
         tests.append((name, "log-rank", *logrank(data.time, data.event, data.arm)))
     for name, causes in COMPETING_RISKS.items():
         data = cohort.endpoint(name)
         for code, cause in enumerate(causes, start=1):
             for group, mask in _groups(data):
                 for landmark in landmarks:
-                    rows.append((cause, "cumulative_incidence", group, landmark,
-                                 cif_at(data.time[mask], data.event[mask], landmark,
-                                        cause_of_interest=code),
+                    note = _beyond_follow_up(data.time[mask], landmark)
+                    value = math.nan if note else cif_at(data.time[mask], data.event[mask],
+                                                         landmark, cause_of_interest=code)
+                    rows.append((cause, "cumulative_incidence", group, landmark, value, note,
                                  int(mask.sum()), int((data.event[mask] == code).sum())))
             result = gray_test(data.time, data.event, data.arm, cause_of_interest=code)
             tests.append((cause, "gray", result.statistic, result.p_value))
@@ -170,9 +230,11 @@ def reference_analysis(cohort: Cohort, *, landmarks: tuple[float, ...] = (12.0, 
         "min": float(np.min(os_data.time)),
         "max": float(np.max(os_data.time)),
     }
+    table = pd.DataFrame(rows, columns=["endpoint", "measure", "group", "landmark", "estimate",
+                                        "note", "n", "events"])
     return ReferenceAnalysis(
-        landmarks=pd.DataFrame(rows, columns=["endpoint", "measure", "group", "landmark",
-                                              "estimate", "n", "events"]),
+        landmarks=table[["endpoint", "measure", "group", "landmark", "estimate", "n", "events",
+                         "note"]],
         tests=pd.DataFrame(tests, columns=["endpoint", "test", "statistic", "p_value"]),
         followup=followup,
     )

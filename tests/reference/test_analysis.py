@@ -8,9 +8,11 @@ import pytest
 from lifelines import AalenJohansenFitter
 from scipy.stats import chi2
 
+from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.cohort import load_cohort
 from bridgebayes.reference.analysis import (
     ReferenceAnalysis,
+    check_landmarks,
     cif_at,
     km_at,
     logrank_p,
@@ -165,9 +167,10 @@ def test_reference_analysis_table_shape_and_groups(analysis):
     assert isinstance(result, ReferenceAnalysis)
     lm = result.landmarks
     assert list(lm.columns) == ["endpoint", "measure", "group", "landmark", "estimate", "n",
-                                "events"]
+                                "events", "note"]
     # 3 survival endpoints + 2 causes, 3 groups, 2 landmarks
-    assert lm.shape == (5 * 3 * 2, 7)
+    assert lm.shape == (5 * 3 * 2, 8)
+    assert (lm["note"] == "").all()  # every landmark within every group's follow-up
     assert set(lm["group"]) == {"blina", "cart", "pooled"}
     assert set(lm["landmark"]) == {12.0, 24.0}
     survival = lm[lm["measure"] == "survival"]
@@ -243,3 +246,42 @@ def test_relapse_nrm_and_pfs_sum_to_one_for_every_group(analysis):
             total = sum(estimate(result, e, group, landmark)["estimate"]
                         for e in ("relapse", "nrm", "pfs"))
             assert total == pytest.approx(1.0, abs=1e-12), (group, landmark)
+
+
+# --- landmarks beyond the data and impossible landmarks -------------------------------------
+
+
+def test_beyond_the_last_follow_up_of_a_group_is_not_estimable_instead_of_a_number():
+    # blina: last follow-up 40 months (OS), last GRFS time 30; cart: 50 months
+    result = reference_analysis(small_cohort(), landmarks=(35.0, 40.0, 45.0, 500.0))
+    lm = result.landmarks.set_index(["endpoint", "group", "landmark"])
+    assert lm.loc[("os", "blina", 40.0), "note"] == ""  # at the last follow-up: estimable
+    assert np.isfinite(lm.loc[("os", "blina", 40.0), "estimate"])
+    assert np.isnan(lm.loc[("os", "blina", 45.0), "estimate"])
+    assert lm.loc[("os", "blina", 45.0), "note"] == \
+        "not estimable beyond the last follow-up (40 months)"
+    assert np.isfinite(lm.loc[("os", "cart", 45.0), "estimate"])
+    assert np.isfinite(lm.loc[("os", "pooled", 45.0), "estimate"])
+    assert lm.loc[("grfs", "blina", 35.0), "note"] == \
+        "not estimable beyond the last follow-up (30 months)"  # per endpoint
+    beyond = result.landmarks[result.landmarks["landmark"] == 500.0]
+    assert beyond["estimate"].isna().all() and beyond["note"].str.startswith(
+        "not estimable beyond the last follow-up").all()
+    assert not (result.landmarks["estimate"] == 0.0).any()  # no 0.0 that was not computed
+
+
+@pytest.mark.parametrize(("landmarks", "pattern"), [
+    ((-12.0,), r"landmark times must be finite numbers > 0 .* got \[-12.0\]"),
+    ((0.0, 12.0), r"got \[0.0\]"),
+    ((float("inf"),), r"got \[inf\]"),
+    ((float("nan"),), r"got \[nan\]"),
+    ((True,), r"got \[True\]"),
+    (("12",), r"got \['12'\]"),
+    ((), r"expected a non-empty list"),
+    ((12.0, 24.0, 12.0), r"duplicate landmark time\(s\) \[12.0\]"),
+])
+def test_impossible_landmarks_are_rejected(landmarks, pattern):
+    with pytest.raises(BridgeBayesError, match=r"^landmarks: .*" + pattern):
+        reference_analysis(small_cohort(), landmarks=landmarks)
+    with pytest.raises(BridgeBayesError, match=r"^--landmarks: "):
+        check_landmarks(landmarks, where="--landmarks")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from bridgebayes.core import provenance
-from bridgebayes.core.io import json_text, staged_folder
+from bridgebayes.core.io import check_output_folder, json_text, staged_folder
 from bridgebayes.core.labels import family_label
 from bridgebayes.data.cohort import load_cohort
 from bridgebayes.data.endpoints import COMPETING_RISKS
@@ -65,6 +65,7 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
     bar
         Show a progress bar on standard error (when it is a terminal).
     """
+    check_output_folder(Path(out) if out else Path("reports") / Path(spec_path).stem)  # id = stem
     from bridgebayes.reconstruct.published import load_published
     from bridgebayes.reconstruct.summaries import fidelity_table
     from bridgebayes.report.page import CompetingRisksInput, build_report

@@ -6,10 +6,18 @@ event table (``survival_table_from_events``) because lifelines'
 ``AalenJohansenFitter`` randomly jitters tied times; the two agree exactly on
 untied data (tested).  Gray's test lives in :mod:`bridgebayes.reference.gray`, since no
 maintained Python library provides it.
+
+Beyond the last follow-up of a group (the largest time of the endpoint in that group) a
+Kaplan–Meier or Aalen–Johansen estimate does not exist: :func:`reference_analysis` writes
+no number there (NaN, with the note "not estimable beyond the last follow-up (X <unit>)"),
+where lifelines would carry the last value forward.  Model-based quantities beyond the data
+are labelled "extrapolated" elsewhere; reference analyses never are.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,12 +26,15 @@ from lifelines import KaplanMeierFitter
 from lifelines.statistics import logrank_test
 from lifelines.utils import survival_table_from_events
 
+from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.cohort import Cohort
 from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.reference.gray import gray_test
 
 __all__ = [
+    "NOT_ESTIMABLE",
     "ReferenceAnalysis",
+    "check_landmarks",
     "cif_at",
     "km_at",
     "logrank",
@@ -34,6 +45,44 @@ __all__ = [
 
 
 HALF_TOLERANCE = 1e-12
+#: The note of a landmark estimate beyond the data (``{last}``: the group's last time).
+NOT_ESTIMABLE = "not estimable beyond the last follow-up ({last:g} {unit})"
+
+
+def check_landmarks(landmarks: Sequence[object], *, where: str = "landmarks"
+                    ) -> tuple[float, ...]:
+    """Landmark times: a non-empty list of distinct finite numbers > 0.
+
+    Raises
+    ------
+    bridgebayes.core.errors.BridgeBayesError
+        Naming ``where`` (the option or key) and the offending values.
+
+    Examples
+    --------
+    >>> check_landmarks([12, 24.0])
+    (12.0, 24.0)
+    """
+    if isinstance(landmarks, str | bytes) or not isinstance(landmarks, Sequence) \
+            or not landmarks:
+        raise BridgeBayesError(f"{where}: expected a non-empty list of times, got "
+                               f"{landmarks!r}")
+    bad = [x for x in landmarks if isinstance(x, bool) or not isinstance(x, int | float)
+           or not math.isfinite(x) or x <= 0]
+    if bad:
+        raise BridgeBayesError(f"{where}: landmark times must be finite numbers > 0 (after "
+                               f"time zero), got {bad}")
+    values = tuple(float(x) for x in landmarks)
+    dup = sorted({x for x in values if values.count(x) > 1})
+    if dup:
+        raise BridgeBayesError(f"{where}: duplicate landmark time(s) {dup}")
+    return values
+
+
+def _beyond_follow_up(time: np.ndarray, landmark: float, unit: str) -> str:
+    """``""`` within the group's follow-up, else the :data:`NOT_ESTIMABLE` note."""
+    last = float(np.max(time)) if np.size(time) else 0.0
+    return NOT_ESTIMABLE.format(last=last, unit=unit) if landmark > last else ""
 
 
 def _kmf(time: np.ndarray, event: np.ndarray) -> KaplanMeierFitter:
@@ -113,7 +162,8 @@ class ReferenceAnalysis:
     landmarks
         Tidy table: endpoint, measure (``survival`` or ``cumulative_incidence``),
         group (arm label or ``pooled``), landmark, estimate, n, events (for a competing
-        endpoint, ``endpoint`` is the cause label).
+        endpoint, ``endpoint`` is the cause label), note (``""``, or :data:`NOT_ESTIMABLE`
+        with the estimate NaN).
     tests
         Tidy table: endpoint, test, statistic, p_value.
     followup
@@ -156,6 +206,8 @@ def reference_analysis(cohort: Cohort, *, landmarks: tuple[float, ...] = (12.0, 
     -------
     ReferenceAnalysis
     """
+    landmarks = check_landmarks(landmarks)
+    unit = cohort.time_unit
     names = tuple(cohort.endpoints) if endpoints is None else tuple(endpoints)
     rows, tests = [], []
     for name in names:
@@ -163,18 +215,22 @@ def reference_analysis(cohort: Cohort, *, landmarks: tuple[float, ...] = (12.0, 
         if not data.causes:
             for group, mask in _groups(data):
                 for landmark in landmarks:
-                    rows.append((name, "survival", group, landmark,
-                                 km_at(data.time[mask], data.event[mask], landmark),
-                                 int(mask.sum()), int(data.event[mask].sum())))
+                    note = _beyond_follow_up(data.time[mask], landmark, unit)
+                    value = math.nan if note else km_at(data.time[mask], data.event[mask],
+                                                        landmark)
+                    rows.append((name, "survival", group, landmark, value, int(mask.sum()),
+                                 int(data.event[mask].sum()), note))
             tests.append((name, "log-rank", *logrank(data.time, data.event, data.arm)))
             continue
         for code, cause in enumerate(data.causes, start=1):
             for group, mask in _groups(data):
                 for landmark in landmarks:
-                    rows.append((cause, "cumulative_incidence", group, landmark,
-                                 cif_at(data.time[mask], data.event[mask], landmark,
-                                        cause_of_interest=code),
-                                 int(mask.sum()), int((data.event[mask] == code).sum())))
+                    note = _beyond_follow_up(data.time[mask], landmark, unit)
+                    value = math.nan if note else cif_at(data.time[mask], data.event[mask],
+                                                         landmark, cause_of_interest=code)
+                    rows.append((cause, "cumulative_incidence", group, landmark, value,
+                                 int(mask.sum()), int((data.event[mask] == code).sum()),
+                                 note))
             result = gray_test(data.time, data.event, data.arm, cause_of_interest=code)
             tests.append((cause, "gray", result.statistic, result.p_value))
     if followup_endpoint is None:
@@ -188,7 +244,7 @@ def reference_analysis(cohort: Cohort, *, landmarks: tuple[float, ...] = (12.0, 
     }
     return ReferenceAnalysis(
         landmarks=pd.DataFrame(rows, columns=["endpoint", "measure", "group", "landmark",
-                                              "estimate", "n", "events"]),
+                                              "estimate", "n", "events", "note"]),
         tests=pd.DataFrame(tests, columns=["endpoint", "test", "statistic", "p_value"]),
         followup=followup, time_unit=cohort.time_unit,
     )

@@ -87,7 +87,7 @@ def test_there_are_no_import_cycles():
         stack.append(node)
         for target in graph.get(node, ()):
             if state.get(target) == 1:
-                cycles.append(stack[stack.index(target):] + [target])
+                cycles.append([*stack[stack.index(target):], target])
             elif target not in state:
                 visit(target)
         stack.pop()

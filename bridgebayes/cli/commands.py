@@ -17,11 +17,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-import pandas as pd
-
 from bridgebayes.core.errors import BridgeBayesError
-from bridgebayes.core.io import check_output_folder, json_text, staged_folder
-from bridgebayes.core.readers import parse_number
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_CHECK_FAILED, EXIT_INTERRUPTED = 0, 2, 3, 130
 #: Largest ``--ensemble``: members are small cohorts, but each takes a search.
@@ -71,6 +67,8 @@ def _integer(low: int, high: int | None = None):
 
 def _landmark(text: str) -> float:
     """An argparse type: a time (in the data's unit), a plain number > 0."""
+    from bridgebayes.core.readers import parse_number
+
     try:
         value = parse_number(text, where="landmark")
     except BridgeBayesError as exc:
@@ -92,6 +90,7 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
 
 
 def _cmd_reference(args: argparse.Namespace) -> int:
+    from bridgebayes.core.io import check_output_folder, json_text, staged_folder
     from bridgebayes.data.cohort import load_cohort
     from bridgebayes.reference.analysis import check_landmarks, reference_analysis
 
@@ -113,6 +112,8 @@ def _cmd_reference(args: argparse.Namespace) -> int:
 
 
 def _format_reference(result) -> str:
+    import pandas as pd
+
     lm = result.landmarks.assign(shown=[
         "not estimable" if note else f"{100 * x:.2f}"
         for x, note in zip(result.landmarks["estimate"], result.landmarks["note"], strict=True)])

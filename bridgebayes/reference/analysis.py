@@ -19,17 +19,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
-from lifelines.statistics import logrank_test
-from lifelines.utils import survival_table_from_events
 
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.cohort import Cohort
 from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.reference.gray import gray_test
+
+if TYPE_CHECKING:  # lifelines is imported where it is used: a spec check needs none of it
+    from lifelines import KaplanMeierFitter
 
 __all__ = [
     "NOT_ESTIMABLE",
@@ -86,6 +87,8 @@ def _beyond_follow_up(time: np.ndarray, landmark: float, unit: str) -> str:
 
 
 def _kmf(time: np.ndarray, event: np.ndarray) -> KaplanMeierFitter:
+    from lifelines import KaplanMeierFitter
+
     return KaplanMeierFitter().fit(np.asarray(time, float), np.asarray(event, int))
 
 
@@ -114,6 +117,8 @@ def cif_at(time: np.ndarray, cause: np.ndarray, landmark: float, *,
     """
     time = np.asarray(time, float)
     cause = np.asarray(cause, int)
+    from lifelines.utils import survival_table_from_events
+
     table = survival_table_from_events(time, cause > 0)  # rows without events add nothing
     n = table["at_risk"].to_numpy(float)
     d_all = table["observed"].to_numpy(float)
@@ -130,6 +135,8 @@ def logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> tuple[flo
     time = np.asarray(time, float)
     event = np.asarray(event, int)
     a, b = group == 0, group == 1
+    from lifelines.statistics import logrank_test
+
     result = logrank_test(time[a], time[b], event[a], event[b])
     return float(result.test_statistic), float(result.p_value)
 

@@ -39,8 +39,8 @@ def minimal_spec(folder: Path, *, cohort: Path = COHORT, published: Path | None 
                  name: str = "study") -> Path:
     """A spec without [bayes]: validate and run read the cohort and the published figures."""
     spec = folder / f"{name}.toml"
-    lines = ["[analysis]", f'id = "{name}"', "[data]", f'cohort = "{cohort}"',
-             "reconstructed = true"]
+    lines = ["[analysis]", f'id = "{name}"', "[data]", 'format = "hsct"', f'file = "{cohort}"',
+             'time_unit = "months"', "reconstructed = true"]
     if published is not None:
         lines.append(f'published = "{published}"')
     lines += ["[arms]", 'reference = "blinatumomab"', 'treatment = "CAR-T"']
@@ -113,7 +113,7 @@ def writing_commands(tmp_path: Path, out: Path) -> list[list]:
         ["reconstruct", PUBLISHED, "--seed", "1", "--ensemble", "2", "--out", out],
         ["run", minimal_spec(tmp_path), "--out", out],
         ["plan", ROOT / "models" / "cao2025_plan.toml", "--out", out],
-        ["sbc", "--models", "pem", "--n-sims", "10", "--out", out],
+        ["sbc", "--models", "piecewise_exponential", "--n-sims", "10", "--out", out],
     ]
 
 

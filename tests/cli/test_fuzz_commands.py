@@ -49,7 +49,7 @@ def write_inputs(folder: Path, cohort: bytes, published: bytes, unit: str) -> Pa
     (folder / "cohort.csv").write_bytes(cohort)
     (folder / "published.toml").write_bytes(published)
     spec = folder / "study.toml"
-    spec.write_text(f'[analysis]\nid = "study"\n[data]\ncohort = "cohort.csv"\n'
+    spec.write_text(f'[analysis]\nid = "study"\n[data]\nformat = "hsct"\nfile = "cohort.csv"\n'
                     f'published = "published.toml"\ntime_unit = "{unit}"\nreconstructed = true\n'
                     f'[arms]\nreference = "blinatumomab"\ntreatment = "CAR-T"\n')
     return spec
@@ -72,7 +72,7 @@ def check_validate(cohort: bytes, published: bytes, unit: str) -> None:
         spec = write_inputs(folder, cohort, published, unit)
         before = files(folder)
         code, _, err = command(["validate", str(spec)])
-        check_error(code, err, folder, ("cohort.csv", "published.toml"))
+        check_error(code, err, folder, ("cohort.csv", "published.toml", "study.toml"))
         assert files(folder) == before
 
 

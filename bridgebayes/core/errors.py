@@ -40,7 +40,7 @@ class SpecError(BridgeBayesError):
 
 
 def describe_offenders(ids: Sequence[object], values: Sequence[object] | None = None,
-                       *, limit: int = 5) -> str:
+                       *, limit: int = 5, lines: Sequence[int] | None = None) -> str:
     """Describe offending rows as ``"3 rows, e.g. id=P1 (value -2), ..."``.
 
     Parameters
@@ -51,19 +51,23 @@ def describe_offenders(ids: Sequence[object], values: Sequence[object] | None = 
         The offending values, aligned with ``ids``; omitted when ``None``.
     limit
         How many examples to show.
+    lines
+        File line numbers of the rows, aligned with ``ids``; omitted when ``None``.
 
     Examples
     --------
     >>> describe_offenders(["P1", "P2"], [-1.0, 2])
     '2 rows, e.g. id=P1 (value -1.0), id=P2 (value 2)'
+    >>> describe_offenders(["P1"], ["2_0"], lines=[3])
+    "1 row, e.g. id=P1 (line 3, value '2_0')"
     """
     n = len(ids)
     shown = []
     for k, row_id in enumerate(ids[:limit]):
-        if values is None:
-            shown.append(f"id={row_id}")
-        else:
-            shown.append(f"id={row_id} (value {values[k]!r})")
+        details = [] if lines is None else [f"line {lines[k]}"]
+        if values is not None:
+            details.append(f"value {values[k]!r}")
+        shown.append(f"id={row_id}" + (f" ({', '.join(details)})" if details else ""))
     more = f", … and {n - limit} more" if n > limit else ""
     noun = "row" if n == 1 else "rows"
     return f"{n} {noun}, e.g. " + ", ".join(shown) + more

@@ -70,9 +70,11 @@ INFECTION_PREFIX = "infection_"
 #: An engraftment day may exceed last follow-up (converted to days) by this much: rounding.
 ENGRAFTMENT_TOLERANCE_DAYS = 1.0
 #: What the transplant table looks like, for messages.
-HSCT_FORMAT = ("the transplant-cohort format needs columns id, arm, followup, death, relapse, "
-               "agvhd34, cgvhd_sys (times, blank = no event); for one endpoint use the "
-               "one-endpoint format (duration, event, arm)")
+HSCT_FORMAT = ("the transplant-cohort format (data.format = 'hsct') needs columns id, arm, "
+               "followup, death, relapse, agvhd34, cgvhd_sys (times, blank = no event); for "
+               "one endpoint use data.format = 'survival_table' (duration, event, arm)")
+PATIENT_TABLE_FORMAT = ("a patient table needs id, arm, the follow-up column and the event-time "
+                        "columns of its declared endpoints (blank = no event)")
 
 
 class CohortWarning(UserWarning):
@@ -148,7 +150,7 @@ class Cohort:
         return atomic_write_text(path, text)
 
 
-def _check_histories(table: pd.DataFrame, ids: list, *, followup: str,
+def _check_histories(table: pd.DataFrame, ids: v.Rows, *, followup: str,
                      events: Sequence[str], terminal: Sequence[str]) -> None:
     follow = table[followup].to_numpy()
     for column in terminal:
@@ -156,7 +158,7 @@ def _check_histories(table: pd.DataFrame, ids: list, *, followup: str,
         happened = ~np.isnan(times)
         v.raise_if_any(happened & (np.abs(times - follow) > 1e-9 * np.maximum(1.0, follow)),
                        column=followup, problem=f"differs from the {column} time for patients "
-                       f"with a {column}", ids=ids, values=list(zip(follow, times, strict=True)),
+                       f"with a {column}", rows=ids, values=list(zip(follow, times, strict=True)),
                        hint=f"For a patient with a {column}, last follow-up is the {column} "
                             "time")
     for column in events:
@@ -164,21 +166,21 @@ def _check_histories(table: pd.DataFrame, ids: list, *, followup: str,
         for end in terminal:
             if end != column:
                 v.raise_if_any(times > table[end].to_numpy(), column=column,
-                               problem=f"event after {end}", ids=ids,
+                               problem=f"event after {end}", rows=ids,
                                values=list(zip(times, table[end].to_numpy(), strict=True)))
         v.raise_if_any(times > follow, column=column,
                        problem="event after last follow-up (follow-up shorter than the event time)",
-                       ids=ids, values=list(zip(times, follow, strict=True)))
+                       rows=ids, values=list(zip(times, follow, strict=True)))
 
 
-def _check_engraftment(table: pd.DataFrame, ids: list, unit: str) -> None:
+def _check_engraftment(table: pd.DataFrame, ids: v.Rows, unit: str) -> None:
     follow = table["followup"].to_numpy(dtype=float) * DAYS_PER[unit]
     for column in SAFETY_DAY_COLUMNS:
         if column not in table.columns:
             continue
         day = table[column].to_numpy(dtype=float)  # NaN (not engrafted) compares False
         v.raise_if_any(day > follow + ENGRAFTMENT_TOLERANCE_DAYS, column=column,
-                       problem="engraftment after last follow-up", ids=ids,
+                       problem="engraftment after last follow-up", rows=ids,
                        values=[(float(d), round(float(f), 1))
                                for d, f in zip(day, follow, strict=True)],
                        hint="Values are (engraftment day, follow-up in days)")
@@ -199,11 +201,11 @@ def warn_weak_arms(cohort: Cohort) -> None:
                       CohortWarning, stacklevel=3)
 
 
-def _covariate_columns(frame: pd.DataFrame, covariates: Mapping[str, Covariate], ids: list,
-                       source: str) -> dict[str, np.ndarray | list]:
+def _covariate_columns(frame: pd.DataFrame, covariates: Mapping[str, Covariate],
+                       rows: v.Rows) -> dict[str, np.ndarray | list]:
     kinds = {name: c.kind for name, c in covariates.items()}
-    parsed = v.parse_covariates(frame, kinds, ids)
-    design(parsed, covariates, ids=ids, source=source)  # declared levels checked here
+    parsed = v.parse_covariates(frame, kinds, rows)
+    design(parsed, covariates, ids=rows.ids, source=rows.source)  # declared levels checked
     return parsed
 
 
@@ -260,29 +262,28 @@ def _load(source: str | os.PathLike[str] | pd.DataFrame, *, arms: tuple[str, str
           endpoints: Mapping[str, EndpointDefinition], followup: str, terminal: Sequence[str],
           time_unit: str, time_zero: str, covariates: Mapping[str, str | Covariate] | None,
           optional: Sequence[str] = (), optional_prefix: str | None = None,
-          format: str = "patient_table") -> tuple[Cohort, pd.DataFrame]:
+          format: str = "patient_table", expected: str = "") -> tuple[Cohort, v.Table]:
     unit = check_unit(time_unit)
     covs = covariates_from(covariates)
-    where = "" if isinstance(source, pd.DataFrame) else str(source)
-    frame = v.read_table(source)
+    raw = v.read_table(source, what="cohort CSV")
+    frame = raw.frame
     event_columns = tuple(dict.fromkeys(c for d in endpoints.values() for c in d.columns))
     required = ("id", "arm", followup, *event_columns)
-    v.check_columns(frame, required, set(optional) | set(covs), optional_prefix=optional_prefix)
-    ids = v.check_ids(frame["id"])
-    id_list = list(ids)
-    table = pd.DataFrame({"id": ids, "arm": v.check_arms(frame["arm"], ids, tuple(arms))})
-    table[followup] = v.parse_time(frame[followup], column=followup, ids=id_list,
-                                   required=True)
-    for column in event_columns:
-        table[column] = v.parse_time(frame[column], column=column, ids=id_list, required=False)
-    _check_histories(table, id_list, followup=followup, events=event_columns,
-                     terminal=terminal)
-    for column, values in _covariate_columns(frame, covs, id_list, where).items():
+    v.check_columns(raw, required, set(optional) | set(covs), optional_prefix=optional_prefix,
+                    expected=expected)
+    ids = v.check_ids(raw)
+    rows = raw.rows(ids)
+    table = pd.DataFrame({"id": ids, "arm": v.check_arms(frame["arm"], rows, tuple(arms))})
+    for column in (followup, *event_columns):
+        table[column] = v.parse_time(frame[column], column=column, rows=rows,
+                                     required=column == followup, unit=unit)
+    _check_histories(table, rows, followup=followup, events=event_columns, terminal=terminal)
+    for column, values in _covariate_columns(frame, covs, rows).items():
         table[column] = values
     cohort = Cohort(table=table, arms=(arms[0], arms[1]), covariates=covs,
                     endpoints=dict(endpoints), time_unit=unit, time_zero=time_zero,
                     followup=followup, format=format)
-    return cohort, frame
+    return cohort, raw
 
 
 def load_cohort(source: str | os.PathLike[str] | pd.DataFrame, *, arms: tuple[str, str],
@@ -321,22 +322,19 @@ def load_cohort(source: str | os.PathLike[str] | pd.DataFrame, *, arms: tuple[st
     array([1, 2])
     """
     flags = set(SAFETY_FLAG_COLUMNS)
-    try:
-        cohort, frame = _load(
-            source, arms=arms, followup="followup", endpoints=HSCT_ENDPOINTS, terminal=("death",),
-            time_unit=time_unit, time_zero="transplant", covariates=covariates,
-            optional=(*SAFETY_DAY_COLUMNS, *SAFETY_FLAG_COLUMNS),
-            optional_prefix=INFECTION_PREFIX, format="hsct")
-    except CohortError as exc:
-        if "missing required column" in str(exc):
-            raise CohortError(f"{exc}; {HSCT_FORMAT}") from None
-        raise
-    table, ids = cohort.table, list(cohort.table["id"])
+    cohort, raw = _load(
+        source, arms=arms, followup="followup", endpoints=HSCT_ENDPOINTS, terminal=("death",),
+        time_unit=time_unit, time_zero="transplant", covariates=covariates,
+        optional=(*SAFETY_DAY_COLUMNS, *SAFETY_FLAG_COLUMNS),
+        optional_prefix=INFECTION_PREFIX, format="hsct", expected=HSCT_FORMAT)
+    table, frame = cohort.table, raw.frame
+    ids = raw.rows(list(table["id"]))
     for column in frame.columns:
         if column in SAFETY_DAY_COLUMNS:
-            table[column] = v.parse_time(frame[column], column=column, ids=ids, required=False)
+            table[column] = v.parse_time(frame[column], column=column, rows=ids,
+                                         required=False, unit="days")
         elif column in flags or column.startswith(INFECTION_PREFIX):
-            table[column] = v.parse_flag(frame[column], column=column, ids=ids)
+            table[column] = v.parse_flag(frame[column], column=column, rows=ids)
     _check_engraftment(table, ids, cohort.time_unit)
     warn_weak_arms(cohort)
     return cohort

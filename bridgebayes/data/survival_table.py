@@ -67,28 +67,22 @@ def load_survival_cohort(source: str | os.PathLike[str] | pd.DataFrame, *,
     if not isinstance(endpoint, str) or not endpoint:
         raise CohortError(f"endpoint: expected a non-empty name, got {endpoint!r}")
     covs = covariates_from(covariates)
-    where = "" if isinstance(source, pd.DataFrame) else f"{source}: "
-    frame = v.read_table(source)
+    raw = v.read_table(source, what="one-endpoint CSV")
+    frame = raw.frame
     required = tuple(c for c in (id_col, duration_col, event_col, arm_col) if c)
-    try:
-        v.check_columns(frame, required, set(covs))
-    except CohortError as exc:
-        if "missing required column" in str(exc):
-            raise CohortError(f"{where}{exc}; {SURVIVAL_TABLE_FORMAT}") from None
-        raise
+    v.check_columns(raw, required, set(covs), expected=SURVIVAL_TABLE_FORMAT)
     if id_col:
-        ids = np.array([str(x).strip() for x in frame[id_col]], dtype=object)
-        dup = pd.Series(ids).duplicated(keep=False).to_numpy()
-        v.raise_if_any(dup, column=id_col, problem="duplicate id", ids=list(ids))
+        ids = v.check_ids(raw, id_col)
     else:
         ids = np.array([f"row{i}" for i in range(1, len(frame) + 1)], dtype=object)
-    id_list = list(ids)
-    table = pd.DataFrame({"id": ids, "arm": v.check_arms(frame[arm_col], ids, tuple(arms))})
-    table[duration_col] = v.parse_time(frame[duration_col], column=duration_col, ids=id_list,
-                                       required=True)
-    table[event_col] = v.parse_flag(frame[event_col], column=event_col, ids=id_list)
-    parsed = v.parse_covariates(frame, {n: c.kind for n, c in covs.items()}, id_list)
-    design(parsed, covs, ids=id_list, source=where.rstrip(": "))
+    rows = raw.rows(ids)
+    table = pd.DataFrame({"id": ids, "arm": v.check_arms(frame[arm_col], rows, tuple(arms),
+                                                         column=arm_col)})
+    table[duration_col] = v.parse_time(frame[duration_col], column=duration_col, rows=rows,
+                                       required=True, unit=unit)
+    table[event_col] = v.parse_flag(frame[event_col], column=event_col, rows=rows)
+    parsed = v.parse_covariates(frame, {n: c.kind for n, c in covs.items()}, rows)
+    design(parsed, covs, ids=rows.ids, source=rows.source)
     for name, values in parsed.items():
         table[name] = values
     definition = EndpointDefinition(endpoint, label or endpoint, duration=duration_col,

@@ -192,9 +192,10 @@ def sample(data: EndpointData, family: SurvivalFamily, *, backend: str, seed: in
     """
     check_backend(backend)
     if backend == "pymc":
-        return pm.sample(model=family.build_model(data), draws=draws, tune=tune, chains=chains,
-                         cores=cores, target_accept=target_accept, random_seed=seed,
-                         progressbar=False, compute_convergence_checks=False)
+        idata = pm.sample(model=family.build_model(data), draws=draws, tune=tune,
+                          chains=chains, cores=cores, target_accept=target_accept,
+                          random_seed=seed, progressbar=False, compute_convergence_checks=False)
+        return _complete(idata, chains=chains, draws=draws)
     import nutpie
 
     arrays = family.data_arrays(data)
@@ -203,10 +204,30 @@ def sample(data: EndpointData, family: SurvivalFamily, *, backend: str, seed: in
     # the PyMC model's containers feed nutpie's initial points: keep them on this data
     pm.set_data(arrays, model=compiled.model, coords={"unit": coords["unit"]})
     used = {k: v for k, v in arrays.items() if k in compiled.nutpie_model.shared_data}
-    idata = nutpie.sample(compiled.nutpie_model.with_data(**used), draws=draws, tune=tune,
-                          chains=chains, cores=cores, seed=seed, target_accept=target_accept,
-                          save_warmup=False, progress_bar=False)
-    return _pymc_layout(idata, compiled, family, arrays, coords)
+    sampler = nutpie.sample(compiled.nutpie_model.with_data(**used), draws=draws, tune=tune,
+                            chains=chains, cores=cores, seed=seed, target_accept=target_accept,
+                            save_warmup=False, progress_bar=False, blocking=False)
+    try:
+        idata = sampler.wait()
+    except KeyboardInterrupt:
+        sampler.cancel()  # nutpie's blocking call would return the draws made so far
+        raise
+    return _pymc_layout(_complete(idata, chains=chains, draws=draws), compiled, family, arrays,
+                        coords)
+
+
+def _complete(idata: az.InferenceData, *, chains: int, draws: int) -> az.InferenceData:
+    """``idata`` if it holds every requested draw; a Ctrl-C re-raised otherwise.
+
+    PyMC (and nutpie's blocking call) catch ``KeyboardInterrupt`` and return the draws made
+    so far: a shorter posterior that would otherwise be stored as if it were the fit asked
+    for.
+    """
+    posterior = idata.posterior
+    if posterior.sizes.get("chain") != chains or posterior.sizes.get("draw") != draws:
+        raise KeyboardInterrupt(
+            f"sampling stopped after {dict(posterior.sizes)} of {chains} chains x {draws} draws")
+    return idata
 
 
 def _compiled(family: SurvivalFamily, data: EndpointData,

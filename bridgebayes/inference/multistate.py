@@ -108,15 +108,16 @@ def fit_illness_death(data: IllnessDeathData, model: IllnessDeathModel | None = 
     """
     model = model or IllnessDeathModel()
     sampler = sampler or SamplerSettings()
-    draws, fits = {}, {}
-    for j, (name, one) in enumerate(transition_data(data).items()):
-        family = getattr(model, name)
-        if one.time.size == 0:
-            draws[name] = prior_for_empty(family, name, sampler.chains * sampler.draws,
-                                          np.random.default_rng(seed))
-            continue
-        fits[name] = quiet_fit(one, family, seed=seed + j, sampler=sampler)
-        draws[name] = fits[name].draws()
+    transitions = transition_data(data)
+    # transitions without data first: one that cannot be drawn fails before any fit is run
+    draws = {name: prior_for_empty(getattr(model, name), name, sampler.chains * sampler.draws,
+                                   np.random.default_rng(seed))
+             for name, one in transitions.items() if one.time.size == 0}
+    fits = {}
+    for j, (name, one) in enumerate(transitions.items()):
+        if name not in draws:
+            fits[name] = quiet_fit(one, getattr(model, name), seed=seed + j, sampler=sampler)
+    draws = {name: draws[name] if name in draws else fits[name].draws() for name in transitions}
     passed = all(f.gate.passed for f in fits.values())
     return IllnessDeathPosterior(model, draws, data.arms, chains=sampler.chains,
                                  gate_passed=passed, fits=fits)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import sys
-import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -24,6 +22,7 @@ import pandas as pd
 
 from bridgebayes.core import provenance
 from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.core.io import check_output_folder, staged_folder
 from bridgebayes.plan.analyse import AnalysisPlan, analysis_prior
 from bridgebayes.plan.dask_runner import run_job
 from bridgebayes.plan.design_prior import DesignPrior, explicit_prior, posterior_design_prior
@@ -128,9 +127,7 @@ def _write(out: Path, spec: PlanSpec, job: PlanJob, scenarios: pd.DataFrame,
                   "n_total": sample_size_for(assurance, r, spec.target_assurance)}
                  for r in rules]
     sizes = pd.DataFrame(size_rows).astype({"n_total": "Int64"})
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_folder(out) as tmp:  # appears at once or not at all
         (tmp / "tables").mkdir()
         (tmp / "figures").mkdir()
         oc.to_csv(tmp / "tables" / "operating_characteristics.csv", index=False)
@@ -153,12 +150,6 @@ def _write(out: Path, spec: PlanSpec, job: PlanJob, scenarios: pd.DataFrame,
                "reference": {"schoenfeld_events_hr_0.7": schoenfeld_events(0.7, alpha=alpha)}}
         (tmp / "plan.json").write_text(json.dumps(doc, indent=2, default=_plain,
                                                   allow_nan=False) + "\n")
-        if out.exists():
-            shutil.rmtree(out)
-        tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return oc, calibration, sizes
 
 
@@ -193,8 +184,8 @@ def run_plan(path: str | Path, out: str | Path | None = None, scheduler: str | N
     say = (lambda line: None) if quiet else print
     try:
         spec = load_plan_spec(path)
+        out = check_output_folder(Path(out) if out else Path("reports") / spec.id / "plan")
         job, scenarios = build_job(spec)
-        out = Path(out) if out else Path("reports") / spec.id / "plan"
         chunks = out.parent / f".{out.name}-chunks"
         start = time.perf_counter()
         result = run_job(job, chunks, scheduler=scheduler, workers=spec.workers,

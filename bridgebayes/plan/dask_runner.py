@@ -26,6 +26,7 @@ import pandas as pd
 
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.core.io import atomic_write_bytes, atomic_write_text
+from bridgebayes.core.readers import read_json
 from bridgebayes.plan.run import PlanJob, run_chunk
 
 __all__ = ["RunResult", "run_job"]
@@ -56,9 +57,10 @@ def _prepare(job: PlanJob, folder: Path, force: bool) -> None:
     fingerprint = job.fingerprint()
     if manifest.is_file():
         try:
-            old = json.loads(manifest.read_text()).get("fingerprint")
-        except json.JSONDecodeError:
-            old = None
+            record = read_json(manifest, what="chunk manifest")
+        except BridgeBayesError:
+            record = None  # unreadable: treated as another job's
+        old = record.get("fingerprint") if isinstance(record, dict) else None
         if old != fingerprint:
             if not force:
                 raise BridgeBayesError(f"{folder}: holds chunks of a different planning job "

@@ -140,16 +140,15 @@ def posterior_design_prior(path: str | os.PathLike[str], *, n_max: int | None = 
     >>> prior = posterior_design_prior("reports/cao2025/posteriors/grfs__piecewise_exponential"
     ...                                "__neutral.nc").discounted(a0=0.5)  # doctest: +SKIP
     """
-    import arviz as az  # imported here: workers that only simulate need no arviz/PyMC
-
+    from bridgebayes.core.readers import open_netcdf  # arviz: workers that only simulate
     from bridgebayes.models.families.draws import posterior_draws
 
     path = Path(path)
     if not path.is_file():
         raise BridgeBayesError(f"{path}: posterior file not found; run the analysis that writes "
                                "it first (e.g. `bridgebayes run models/cao2025.toml`)")
+    idata = open_netcdf(path)
     try:
-        idata = az.from_netcdf(str(path))
         options = json.loads(idata.attrs["family"])
         family = get_family(options.pop("name")).from_options(options, where=str(path))
     except (OSError, KeyError, ValueError, TypeError) as exc:

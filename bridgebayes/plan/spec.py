@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from bridgebayes.core.errors import BridgeBayesError, SpecError
-from bridgebayes.core.io import read_toml
+from bridgebayes.core.readers import read_toml
 
 __all__ = ["PlanSpec", "load_plan_spec"]
 

@@ -18,6 +18,7 @@ import pandas as pd
 from bridgebayes.core import provenance
 from bridgebayes.core.errors import ReconstructionError
 from bridgebayes.core.io import atomic_write_text
+from bridgebayes.core.readers import read_json
 from bridgebayes.reconstruct.published import PublishedSummary
 from bridgebayes.reconstruct.search import SearchSettings
 from bridgebayes.reconstruct.summaries import (
@@ -76,7 +77,12 @@ def _state(path: Path, request: dict) -> str:
     _, provenance_path = companion_paths(path)
     if not (path.is_file() and provenance_path.is_file()):
         return "missing"
-    record = json.loads(provenance_path.read_text())
+    try:
+        record = read_json(provenance_path, what="provenance file", error=ReconstructionError)
+    except ReconstructionError:
+        return "missing"  # unreadable (e.g. cut short): the member is made again
+    if not isinstance(record, dict):
+        return "missing"
     if {k: record.get(k) for k in request} != request:
         return "stale"
     return "complete" if record.get("cohort_sha256") == provenance.file_sha256(path) else "missing"

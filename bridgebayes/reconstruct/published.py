@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from bridgebayes.core.errors import PublishedSummaryError
-from bridgebayes.core.io import read_toml
+from bridgebayes.core.readers import read_toml
+
+MAX_MONTHS = 1200.0  # 100 years: the published summaries are in months
 
 __all__ = ["Figure", "PublishedSummary", "load_published"]
 
@@ -24,6 +27,10 @@ INCIDENCE_ENDPOINTS = ("nrm", "relapse")
 TESTS = {"survival": ("log-rank",), "cumulative_incidence": ("gray",)}
 TOP_KEYS = {"source", "arms", "landmark", "survival", "cumulative_incidence", "followup",
             "accrual", "tolerance"}
+#: Largest arm size accepted: the reconstruction is meant for small studies.
+MAX_ARM_SIZE = 10_000
+#: Keys of a figure table besides the arm labels (an arm cannot be named like them).
+FIGURE_KEYS = ("pooled", "p_value", "test")
 
 
 @dataclass(frozen=True)
@@ -90,8 +97,8 @@ def _number(path: Path, table: dict, key: str, where: str, *, lo: float, hi: flo
     if key not in table:
         raise _fail(path, f"{where}.{key}", "a number (missing)")
     value = table[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-            or not lo <= value <= hi:
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or (isinstance(value, float) and not math.isfinite(value)) or not lo <= value <= hi:
         raise _fail(path, f"{where}.{key}", f"a number in [{lo}, {hi}]", value)
     return float(value)
 
@@ -106,11 +113,11 @@ def _no_unknown(path: Path, table: dict, allowed: set[str], where: str) -> None:
 
 
 def _months_between(path: Path, key: str, start: str, end: str) -> float:
-    try:
-        y0, m0 = (int(x) for x in start.split("-"))
-        y1, m1 = (int(x) for x in end.split("-"))
-    except (AttributeError, ValueError):
-        raise _fail(path, key, "year-month strings like '2017-03'", (start, end)) from None
+    if not all(isinstance(x, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}", x)
+               for x in (start, end)):
+        raise _fail(path, key, "year-month strings like '2017-03'", (start, end))
+    y0, m0 = (int(x) for x in start.split("-"))
+    y1, m1 = (int(x) for x in end.split("-"))
     if not (1 <= m0 <= 12 and 1 <= m1 <= 12):
         raise _fail(path, key, "months between 01 and 12", (start, end))
     months = (y1 - y0) * 12 + (m1 - m0)
@@ -146,13 +153,45 @@ def _landmark_figures(path: Path, doc: dict, arms: tuple[str, str], half_unit: f
     return figures, test_of
 
 
-def load_published(path: str | os.PathLike[str]) -> PublishedSummary:
+def _arms(path: Path, arms_doc: dict, expected: tuple[str, str] | None) -> tuple[str, str]:
+    _no_unknown(path, arms_doc, {"reference", "treatment", "n"}, "arms")
+    arms = (arms_doc.get("reference"), arms_doc.get("treatment"))
+    if not all(isinstance(a, str) and a.strip() == a and a for a in arms) or arms[0] == arms[1]:
+        raise _fail(path, "arms.reference/arms.treatment",
+                    "two distinct labels without surrounding spaces", arms)
+    clash = [a for a in arms if a in FIGURE_KEYS]
+    if clash:
+        raise _fail(path, "arms.reference/arms.treatment",
+                    f"labels other than {list(FIGURE_KEYS)} (keys of the figure tables)", clash)
+    if expected is not None and set(arms) != set(expected):
+        raise PublishedSummaryError(
+            f"{path}: keys 'arms.reference'/'arms.treatment': the arm labels {list(arms)} are "
+            f"not those of the analysis {list(expected)}; use the same labels in both files")
+    return arms[0], arms[1]
+
+
+def _arm_sizes(path: Path, n_doc: object, arms: tuple[str, str]) -> dict[str, int]:
+    _no_unknown(path, n_doc, set(arms), "arms.n")
+    n = {}
+    for arm in arms:
+        value = n_doc.get(arm)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ARM_SIZE:
+            raise _fail(path, f"arms.n.{arm}", f"an integer from 1 to {MAX_ARM_SIZE}", value)
+        n[arm] = value
+    return n
+
+
+def load_published(path: str | os.PathLike[str], *,
+                   arms: tuple[str, str] | None = None) -> PublishedSummary:
     """Load and validate a published-summary TOML file.
 
     Parameters
     ----------
     path
         Path to the file.
+    arms
+        The analysis' ``(reference, treatment)`` labels, when known (a spec's ``[arms]``):
+        the file must use the same two labels.
 
     Returns
     -------
@@ -169,24 +208,13 @@ def load_published(path: str | os.PathLike[str]) -> PublishedSummary:
     for section in ("source", "arms", "landmark", "followup"):
         if not isinstance(doc.get(section), dict):
             raise _fail(path, section, "a table")
-    arms_doc = doc["arms"]
-    _no_unknown(path, arms_doc, {"reference", "treatment", "n"}, "arms")
-    arms = (arms_doc.get("reference"), arms_doc.get("treatment"))
-    if not all(isinstance(a, str) and a for a in arms) or arms[0] == arms[1]:
-        raise _fail(path, "arms.reference/arms.treatment", "two distinct labels", arms)
-    n_doc = arms_doc.get("n", {})
-    _no_unknown(path, n_doc, set(arms), "arms.n")
-    n = {}
-    for arm in arms:
-        value = n_doc.get(arm)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise _fail(path, f"arms.n.{arm}", "a positive integer", value)
-        n[arm] = value
+    arms = _arms(path, doc["arms"], expected=arms)
+    n = _arm_sizes(path, doc["arms"].get("n", {}), arms)
     landmark_doc = doc["landmark"]
     _no_unknown(path, landmark_doc, {"time", "time_unit", "percent_decimals"}, "landmark")
     if landmark_doc.get("time_unit") != "months":
         raise _fail(path, "landmark.time_unit", "'months'", landmark_doc.get("time_unit"))
-    landmark = _number(path, landmark_doc, "time", "landmark", lo=1e-9, hi=1e4)
+    landmark = _number(path, landmark_doc, "time", "landmark", lo=1e-9, hi=MAX_MONTHS)
     decimals = landmark_doc.get("percent_decimals")
     if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 6:
         raise _fail(path, "landmark.percent_decimals", "an integer 0-6", decimals)
@@ -201,10 +229,14 @@ def load_published(path: str | os.PathLike[str]) -> PublishedSummary:
     _no_unknown(path, fu_doc, {"median", "min", "max", "median_method"}, "followup")
     if fu_doc.get("median_method", "reverse-km") != "reverse-km":
         raise _fail(path, "followup.median_method", "'reverse-km'", fu_doc.get("median_method"))
-    followup = {k: _number(path, fu_doc, k, "followup", lo=1e-9, hi=1e4)
+    followup = {k: _number(path, fu_doc, k, "followup", lo=1e-9, hi=MAX_MONTHS)
                 for k in ("median", "min", "max")}
     if not followup["min"] <= followup["median"] <= followup["max"]:
         raise _fail(path, "followup", "min <= median <= max", followup)
+    if landmark > followup["max"]:
+        raise _fail(path, "landmark.time", f"a time within the follow-up (<= followup.max = "
+                    f"{followup['max']:g} months): figures beyond it are not estimable",
+                    landmark)
     figures += [
         Figure("followup.median", "followup", "followup", "median", followup["median"], med_tol,
                True),
@@ -215,6 +247,9 @@ def load_published(path: str | os.PathLike[str]) -> PublishedSummary:
     if "accrual" in doc:
         acc = doc["accrual"]
         _no_unknown(path, acc, {"start", "end", "cutoff", "cutoff_is_inferred"}, "accrual")
+        if not isinstance(acc.get("cutoff_is_inferred", False), bool):
+            raise _fail(path, "accrual.cutoff_is_inferred", "true or false",
+                        acc["cutoff_is_inferred"])
         _months_between(path, "accrual.start/end", acc.get("start"), acc.get("end"))
         censoring_floor = _months_between(path, "accrual.end/cutoff", acc.get("end"),
                                           acc.get("cutoff"))

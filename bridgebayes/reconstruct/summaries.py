@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from bridgebayes.core.errors import PublishedSummaryError
 from bridgebayes.data.cohort import Cohort, load_cohort
 from bridgebayes.reconstruct.published import Figure, PublishedSummary
 from bridgebayes.reconstruct.search import DECIMALS, SearchSettings, anneal
@@ -107,6 +108,11 @@ def fidelity_table(cohort: Cohort, summary: PublishedSummary) -> pd.DataFrame:
         Columns ``figure, kind, endpoint, group, unit, target, reconstructed, abs_error,
         tolerance, required, matched``.
     """
+    if set(summary.arms) != set(cohort.arms):
+        raise PublishedSummaryError(
+            f"{summary.path}: keys 'arms.reference'/'arms.treatment': the arm labels "
+            f"{list(summary.arms)} are not those of the cohort {list(cohort.arms)}; use the "
+            "same labels in both")
     rows = []
     for fig in summary.figures:
         value = _value(cohort, fig, summary.landmark)

@@ -6,24 +6,36 @@ event table (``survival_table_from_events``) because lifelines'
 ``AalenJohansenFitter`` randomly jitters tied times; the two agree exactly on
 untied data (tested).  Gray's test lives in :mod:`bridgebayes.reference.gray`, since no
 maintained Python library provides it.
+
+Beyond the last follow-up of a group (the largest time of the endpoint in that group) a
+Kaplan–Meier or Aalen–Johansen estimate does not exist: :func:`reference_analysis` writes
+no number there (NaN, with the note "not estimable beyond the last follow-up (X <unit>)"),
+where lifelines would carry the last value forward.  Model-based quantities beyond the data
+are labelled "extrapolated" elsewhere; reference analyses never are.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
-from lifelines.statistics import logrank_test
-from lifelines.utils import survival_table_from_events
 
+from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.cohort import Cohort
 from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.reference.gray import gray_test
 
+if TYPE_CHECKING:  # lifelines is imported where it is used: a spec check needs none of it
+    from lifelines import KaplanMeierFitter
+
 __all__ = [
+    "NOT_ESTIMABLE",
     "ReferenceAnalysis",
+    "check_landmarks",
     "cif_at",
     "km_at",
     "logrank",
@@ -34,9 +46,49 @@ __all__ = [
 
 
 HALF_TOLERANCE = 1e-12
+#: The note of a landmark estimate beyond the data (``{last}``: the group's last time).
+NOT_ESTIMABLE = "not estimable beyond the last follow-up ({last:g} {unit})"
+
+
+def check_landmarks(landmarks: Sequence[object], *, where: str = "landmarks"
+                    ) -> tuple[float, ...]:
+    """Landmark times: a non-empty list of distinct finite numbers > 0.
+
+    Raises
+    ------
+    bridgebayes.core.errors.BridgeBayesError
+        Naming ``where`` (the option or key) and the offending values.
+
+    Examples
+    --------
+    >>> check_landmarks([12, 24.0])
+    (12.0, 24.0)
+    """
+    if isinstance(landmarks, str | bytes) or not isinstance(landmarks, Sequence) \
+            or not landmarks:
+        raise BridgeBayesError(f"{where}: expected a non-empty list of times, got "
+                               f"{landmarks!r}")
+    bad = [x for x in landmarks if isinstance(x, bool) or not isinstance(x, int | float)
+           or not math.isfinite(x) or x <= 0]
+    if bad:
+        raise BridgeBayesError(f"{where}: landmark times must be finite numbers > 0 (after "
+                               f"time zero), got {bad}")
+    values = tuple(float(x) for x in landmarks)
+    dup = sorted({x for x in values if values.count(x) > 1})
+    if dup:
+        raise BridgeBayesError(f"{where}: duplicate landmark time(s) {dup}")
+    return values
+
+
+def _beyond_follow_up(time: np.ndarray, landmark: float, unit: str) -> str:
+    """``""`` within the group's follow-up, else the :data:`NOT_ESTIMABLE` note."""
+    last = float(np.max(time)) if np.size(time) else 0.0
+    return NOT_ESTIMABLE.format(last=last, unit=unit) if landmark > last else ""
 
 
 def _kmf(time: np.ndarray, event: np.ndarray) -> KaplanMeierFitter:
+    from lifelines import KaplanMeierFitter
+
     return KaplanMeierFitter().fit(np.asarray(time, float), np.asarray(event, int))
 
 
@@ -65,6 +117,8 @@ def cif_at(time: np.ndarray, cause: np.ndarray, landmark: float, *,
     """
     time = np.asarray(time, float)
     cause = np.asarray(cause, int)
+    from lifelines.utils import survival_table_from_events
+
     table = survival_table_from_events(time, cause > 0)  # rows without events add nothing
     n = table["at_risk"].to_numpy(float)
     d_all = table["observed"].to_numpy(float)
@@ -81,6 +135,8 @@ def logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> tuple[flo
     time = np.asarray(time, float)
     event = np.asarray(event, int)
     a, b = group == 0, group == 1
+    from lifelines.statistics import logrank_test
+
     result = logrank_test(time[a], time[b], event[a], event[b])
     return float(result.test_statistic), float(result.p_value)
 
@@ -113,18 +169,20 @@ class ReferenceAnalysis:
     landmarks
         Tidy table: endpoint, measure (``survival`` or ``cumulative_incidence``),
         group (arm label or ``pooled``), landmark, estimate, n, events (for a competing
-        endpoint, ``endpoint`` is the cause label).
+        endpoint, ``endpoint`` is the cause label), note (``""``, or :data:`NOT_ESTIMABLE`
+        with the estimate NaN).
     tests
         Tidy table: endpoint, test, statistic, p_value.
     followup
-        Median (reverse KM), minimum and maximum follow-up, of the follow-up endpoint.
+        The follow-up endpoint's name (``endpoint``), its median (reverse KM), minimum and
+        maximum follow-up.
     time_unit
         Unit of the landmarks and the follow-up.
     """
 
     landmarks: pd.DataFrame
     tests: pd.DataFrame
-    followup: dict[str, float]
+    followup: dict[str, float | str]
     time_unit: str = "months"
 
 
@@ -156,6 +214,8 @@ def reference_analysis(cohort: Cohort, *, landmarks: tuple[float, ...] = (12.0, 
     -------
     ReferenceAnalysis
     """
+    landmarks = check_landmarks(landmarks)
+    unit = cohort.time_unit
     names = tuple(cohort.endpoints) if endpoints is None else tuple(endpoints)
     rows, tests = [], []
     for name in names:
@@ -163,18 +223,22 @@ def reference_analysis(cohort: Cohort, *, landmarks: tuple[float, ...] = (12.0, 
         if not data.causes:
             for group, mask in _groups(data):
                 for landmark in landmarks:
-                    rows.append((name, "survival", group, landmark,
-                                 km_at(data.time[mask], data.event[mask], landmark),
-                                 int(mask.sum()), int(data.event[mask].sum())))
+                    note = _beyond_follow_up(data.time[mask], landmark, unit)
+                    value = math.nan if note else km_at(data.time[mask], data.event[mask],
+                                                        landmark)
+                    rows.append((name, "survival", group, landmark, value, int(mask.sum()),
+                                 int(data.event[mask].sum()), note))
             tests.append((name, "log-rank", *logrank(data.time, data.event, data.arm)))
             continue
         for code, cause in enumerate(data.causes, start=1):
             for group, mask in _groups(data):
                 for landmark in landmarks:
-                    rows.append((cause, "cumulative_incidence", group, landmark,
-                                 cif_at(data.time[mask], data.event[mask], landmark,
-                                        cause_of_interest=code),
-                                 int(mask.sum()), int((data.event[mask] == code).sum())))
+                    note = _beyond_follow_up(data.time[mask], landmark, unit)
+                    value = math.nan if note else cif_at(data.time[mask], data.event[mask],
+                                                         landmark, cause_of_interest=code)
+                    rows.append((cause, "cumulative_incidence", group, landmark, value,
+                                 int(mask.sum()), int((data.event[mask] == code).sum()),
+                                 note))
             result = gray_test(data.time, data.event, data.arm, cause_of_interest=code)
             tests.append((cause, "gray", result.statistic, result.p_value))
     if followup_endpoint is None:
@@ -188,7 +252,7 @@ def reference_analysis(cohort: Cohort, *, landmarks: tuple[float, ...] = (12.0, 
     }
     return ReferenceAnalysis(
         landmarks=pd.DataFrame(rows, columns=["endpoint", "measure", "group", "landmark",
-                                              "estimate", "n", "events"]),
+                                              "estimate", "n", "events", "note"]),
         tests=pd.DataFrame(tests, columns=["endpoint", "test", "statistic", "p_value"]),
         followup=followup, time_unit=cohort.time_unit,
     )

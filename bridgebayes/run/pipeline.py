@@ -4,7 +4,7 @@ Order: validate the spec and the data, resolve the data-derived defaults; if the
 already holds the results of these exact inputs (its ``manifest.json`` records the inputs'
 fingerprint: resolved spec, input file hashes, package version), say so and stop; otherwise
 the reference analysis, the ``[bayes]`` fits and everything that follows, each through the
-run's store (``<out>/.cache``: a rerun reuses what did not change); then every output —
+run's store (``<out>/.bridgebayes-cache``: a rerun reuses what did not change); then every output —
 ``results.json``, ``tables/``, ``posteriors/``, and the view of them, ``figures/`` and
 ``report.html`` rendered from the saved results only — is written into a staging folder that
 replaces ``<out>`` at the end, ``manifest.json`` last, so an interrupted run never leaves an
@@ -23,7 +23,13 @@ from pathlib import Path
 import pandas as pd
 
 from bridgebayes.core import provenance
-from bridgebayes.core.io import atomic_write_text, json_text, staged_folder
+from bridgebayes.core.io import (
+    STORE_FOLDER,
+    atomic_write_text,
+    check_output_folder,
+    json_text,
+    staged_folder,
+)
 from bridgebayes.core.store import Store, digest_of, file_digest
 from bridgebayes.data.cohort import Cohort
 from bridgebayes.run.spec import Spec
@@ -164,7 +170,7 @@ def _write(tmp: Path, results, *, key: str, store: Store, passed: bool) -> None:
     write_report(tmp, figure_cache=lambda k, make: store.cached_bytes(
         store.key(kind="figure", **k), ".png", make)[0])
     files = {str(p.relative_to(tmp)): file_digest(p) for p in sorted(tmp.rglob("*"))
-             if p.is_file() and ".cache" not in p.relative_to(tmp).parts}
+             if p.is_file() and STORE_FOLDER not in p.relative_to(tmp).parts}
     atomic_write_text(tmp / MANIFEST, json_text({"fingerprint": key, "files": files,
                                                  "checks_passed": passed}))
 
@@ -178,7 +184,7 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
     spec_path
         ``models/<id>.toml``.
     out
-        Output folder (default ``reports/<id>``); its ``.cache`` holds the store.
+        Output folder (default ``reports/<id>``); its ``.bridgebayes-cache`` holds the store.
     force
         Recompute everything (refit, re-render) even when stored results match.
     say
@@ -186,6 +192,7 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
     bar
         Show a progress bar on standard error (when it is a terminal).
     """
+    check_output_folder(Path(out) if out else Path("reports") / Path(spec_path).stem)
     prepared = prepare(spec_path)
     spec, cohort = prepared.spec, prepared.cohort
     for note in prepared.notes:
@@ -196,11 +203,11 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
         say(f"{out}: up to date (nothing changed since the last run)")
         summary = json.loads((out / "results.json").read_text(encoding="utf-8"))
         return RunResult(spec, out, summary, bool(manifest.get("checks_passed", True)), True)
-    store = _Recompute(out / ".cache") if force else Store(out / ".cache")
+    store = _Recompute(out / STORE_FOLDER) if force else Store(out / STORE_FOLDER)
     results = _compute(spec, cohort, store, force=force, say=say, bar=bar)
     passed = _checks_passed(results)
     results.summary["checks_passed"] = passed
-    with staged_folder(out, keep=(".cache",)) as tmp:
+    with staged_folder(out, keep=(STORE_FOLDER,)) as tmp:
         _write(tmp, results, key=key, store=store, passed=passed)
     return RunResult(spec=spec, out=out, summary=results.summary, gates_passed=passed)
 

@@ -47,8 +47,9 @@ def load_members(spec: Spec) -> list[Cohort]:
         try:
             members.append(load_study(dataclasses.replace(
                 spec, data=dataclasses.replace(spec.data, file=path))))
-        except CohortError as exc:  # name the member: the message alone names a column
-            raise CohortError(f"{path}: ensemble member (data.ensemble): {exc}") from None
+        except CohortError as exc:  # say that it is a member; the message names the file
+            message = str(exc).removeprefix(f"{path}: ")
+            raise CohortError(f"{path}: ensemble member (data.ensemble): {message}") from None
     return members
 
 

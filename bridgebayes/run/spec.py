@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 
 from bridgebayes.core.errors import SpecError
-from bridgebayes.core.io import read_toml
+from bridgebayes.core.readers import read_toml
 from bridgebayes.run import spec_sections as sections
 from bridgebayes.run.spec_model import (
     FORMATS,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
 
 from bridgebayes.core.errors import SpecError
+from bridgebayes.core.readers import read_json
 from bridgebayes.core.units import UNITS, convert
 
 __all__ = ["ensemble_members", "existing_file", "key_error", "names", "numbers", "time_value",
@@ -50,8 +50,8 @@ def ensemble_members(path: Path, relative: str) -> tuple[Path, ...]:
     failed = []
     for member in members:
         try:
-            record = json.loads((member / "provenance.json").read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError, OSError):
+            record = read_json(member / "provenance.json", error=SpecError)
+        except SpecError:
             record = None
         if not isinstance(record, dict) or record.get("converged") is not True:
             failed.append(member.name)

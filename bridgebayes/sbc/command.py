@@ -8,7 +8,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bridgebayes.core.io import atomic_write_bytes, atomic_write_text
+from bridgebayes.core.io import (
+    atomic_write_bytes,
+    atomic_write_text,
+    check_output_file,
+    check_output_folder,
+)
 from bridgebayes.sbc.loop import ALPHA, SBCResult, results_csv, run_sbc
 from bridgebayes.sbc.models import SCENARIOS
 from bridgebayes.sbc.registry import MODELS, get_model, get_scenario
@@ -62,8 +67,9 @@ def sbc_command(*, models: Sequence[str] = ALL_MODELS,
         get_model(name)
     for name in (*scenarios, *nuts_scenarios):
         get_scenario(name)
-    out = Path(out)
-    report = Path(report) if report is not None else out / "report.md"
+    out = check_output_folder(out, replace=False)  # finished chunks in it are reused
+    report = check_output_file(report if report is not None else out / "report.md",
+                               what="--report")
     figures = report.parent / "figures"
     results: list[SBCResult] = []
     plan = [(m, s, "exact", n_sims) for m in models for s in scenarios]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import arviz as az
 import numpy as np
 import pandas as pd
 
@@ -56,6 +55,8 @@ def mcse_of_mean(values: np.ndarray, chains: int) -> float:
     values = np.asarray(values, float).reshape(chains, -1)
     if np.ptp(values) == 0:
         return 0.0
+    import arviz as az
+
     return float(np.ravel(az.mcse(values, method="mean"))[0])
 
 
@@ -68,6 +69,8 @@ def draw_row(quantity: str, draws: np.ndarray | None, ci: float, *, chains: int 
         draws = np.asarray(draws, float).ravel()
         row["estimate"], row["lower"], row["upper"] = credible_interval(draws, ci)
         if np.isfinite(draws).all() and np.ptp(draws) > 0:
+            import arviz as az
+
             row["mcse"] = float(np.ravel(az.mcse(draws.reshape(chains, -1),
                                                  method="median"))[0])
     return row
@@ -163,6 +166,8 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
     hr = np.exp(log_hr)
     ref, trt = arms
     rows = [draw_row("hr", hr, ci, chains=chains)]
+    import arviz as az
+
     hdi = az.hdi(hr, hdi_prob=ci)
     rows.append(new_row("hr_hdi", lower=float(hdi[0]), upper=float(hdi[1]), level=ci))
     for c in hr_thresholds:

@@ -61,7 +61,7 @@ def test_reference_command_reports_in_the_cohort_unit(repo_root, tmp_path, capsy
     printed = capsys.readouterr().out
     assert "Follow-up (weeks): median 27.74 (reverse KM), range 2.29-92.21" in printed
     assert sorted(p.name for p in (tmp_path / "ref").iterdir()) == [
-        "followup.json", "landmarks.csv", "tests.csv"]
+        ".bridgebayes-output", "followup.json", "landmarks.csv", "tests.csv"]
     assert json.loads((tmp_path / "ref" / "followup.json").read_text())["endpoint"] == "os"
 
 
@@ -226,7 +226,8 @@ main(['--quiet', 'run', {spec!r}, '--out', {out!r}])
 
 def _stored_fits(out: Path) -> list[Path]:
     """Fits in the store: a payload counts once its sidecar (written last) is there."""
-    return [p for p in (out / ".cache").glob("*.nc") if p.with_suffix(".json").is_file()]
+    return [p for p in (out / ".bridgebayes-cache").glob("*.nc")
+            if p.with_suffix(".json").is_file()]
 
 
 def _kill_after_first_new_fit(spec: Path, out: Path, *, posterior: Path, fake: bool,
@@ -269,18 +270,19 @@ def test_a_sigkilled_run_leaves_no_output_and_the_rerun_reuses_its_finished_fit(
         'priors = ["skeptical"]\nseed', 'priors = ["skeptical", "neutral", "skeptical-weak"]'
         '\nseed').replace('ensemble = "../data/cao2025/ensemble"\n', "")
     if fake:
-        shutil.copytree(seed_run / "report" / ".cache", out / ".cache")
+        shutil.copytree(seed_run / "report" / ".bridgebayes-cache", out / ".bridgebayes-cache")
     else:
         text = text.replace("draws = 500", "draws = 1000")
     spec.write_text(text)
     before = len(_stored_fits(out)) if out.exists() else 0
     posterior = seed_run / "report" / "posteriors" / f"{SEED_FIT}.nc"
     pid = _kill_after_first_new_fit(spec, out, posterior=posterior, fake=fake, before=before)
-    assert sorted(p.name for p in out.iterdir()) == [".cache"]  # nothing looks like a result
+    # nothing looks like a result
+    assert sorted(p.name for p in out.iterdir()) == [".bridgebayes-cache"]
     assert sorted(p.name for p in copy.iterdir()) == ["data", "models", "report"]
     stored = {p.name: p.stat().st_mtime_ns for p in _stored_fits(out)}
     assert len(stored) == before + 1
-    for sidecar in (out / ".cache").glob("*.json"):  # every complete object is intact
+    for sidecar in (out / ".bridgebayes-cache").glob("*.json"):  # every complete object is intact
         meta = json.loads(sidecar.read_text())
         payload = next(p for p in sidecar.parent.glob(f"{sidecar.stem}.*") if p != sidecar)
         assert file_digest(payload) == meta["sha256"]
@@ -301,7 +303,7 @@ def test_a_sigkilled_run_leaves_no_output_and_the_rerun_reuses_its_finished_fit(
         assert "[2/3] grfs__weibull__neutral: fitted" in said
     assert "[3/3] grfs__weibull__skeptical-weak: fitted" in said
     for name, mtime in stored.items():
-        assert (out / ".cache" / name).stat().st_mtime_ns == mtime  # not rewritten
+        assert (out / ".bridgebayes-cache" / name).stat().st_mtime_ns == mtime  # not rewritten
     assert (out / "results.json").is_file() and (out / "report.html").is_file()
     assert {p.stem for p in (out / "posteriors").iterdir()} == {
         SEED_FIT, "grfs__weibull__neutral", "grfs__weibull__skeptical-weak"}

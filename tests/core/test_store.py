@@ -46,17 +46,17 @@ def test_key_carries_the_store_format(tmp_path):
 
 
 def test_put_get_round_trip_with_sidecar(tmp_path):
-    store = Store(tmp_path / ".cache")
+    store = Store(tmp_path / ".bridgebayes-cache")
     key = store.key(kind="blob", n=1)
     assert store.get(key, ".bin") is None  # nothing stored yet, no warning
     path = store.put(key, ".bin", b"payload bytes")
     digest = digest_of(key)
-    assert path == tmp_path / ".cache" / f"{digest}.bin"
+    assert path == tmp_path / ".bridgebayes-cache" / f"{digest}.bin"
     assert store.get(key, ".bin") == path and path.read_bytes() == b"payload bytes"
-    meta = json.loads((tmp_path / ".cache" / f"{digest}.json").read_text())
+    meta = json.loads((tmp_path / ".bridgebayes-cache" / f"{digest}.json").read_text())
     assert meta == {"digest": digest, "sha256": file_digest(path), "size": 13,
                     "key": {"kind": "blob", "n": 1, "store_format": FORMAT}}
-    assert sorted(p.name for p in (tmp_path / ".cache").iterdir()) == [f"{digest}.bin",
+    assert sorted(p.name for p in (tmp_path / ".bridgebayes-cache").iterdir()) == [f"{digest}.bin",
                                                                        f"{digest}.json"]
 
 

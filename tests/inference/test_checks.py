@@ -282,7 +282,7 @@ def test_checks_run_on_a_nuts_fit_of_a_time_varying_pem():
         "log_hr_interval[(8, inf)]"]
     decision = result.decide()
     intervals = decision.table[decision.table["quantity"] == "interval_hr"]
-    assert intervals["component"].tolist() == ["0–8", "8–inf"]
+    assert intervals["component"].tolist() == ["0–8", "≥8"]
     draws = result.draws()
     for j, row in enumerate(intervals.itertuples()):
         assert row.estimate == pytest.approx(np.median(np.exp(draws["log_hr_interval"][:, j])))

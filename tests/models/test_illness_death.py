@@ -107,6 +107,19 @@ def test_model_without_relapses_needs_a_fixed_scale():
         np.median(prior["k"]), rel=0.15)
 
 
+
+def test_nuts_fit_without_relapses_fails_before_fitting(monkeypatch):
+    import bridgebayes.inference.multistate as multistate
+
+    fitted = []
+    monkeypatch.setattr(multistate, "quiet_fit", lambda *a, **k: fitted.append(a))
+    d = illness_death_from_times(arm=[0, 1, 0, 1], relapse=[np.nan] * 4,
+                                 death=[4.0, np.nan, 2.0, 5.0], followup=[4.0, 9.0, 2.0, 5.0])
+    with pytest.raises(BridgeBayesError, match="no relapse"):
+        fit_illness_death(d, seed=1)
+    assert fitted == []  # relapse and NRM were not fitted in vain
+
+
 # --- state probabilities --------------------------------------------------------------------
 
 def test_constant_hazards_match_closed_form():

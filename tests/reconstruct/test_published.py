@@ -171,15 +171,15 @@ CASES = [
     ("arm-label-empty", variant('reference = "blinatumomab"', 'reference = ""'),
      r"key 'arms\.reference/arms\.treatment': expected two distinct labels"),
     ("n-zero", variant('"CAR-T" = 27', '"CAR-T" = 0'),
-     r"key 'arms\.n\.CAR-T': expected a positive integer, got 0"),
+     r"key 'arms\.n\.CAR-T': expected an integer from 1 to 10000, got 0"),
     ("n-float", variant('"CAR-T" = 27', '"CAR-T" = 27.0'),
-     r"key 'arms\.n\.CAR-T': expected a positive integer, got 27\.0"),
+     r"key 'arms\.n\.CAR-T': expected an integer from 1 to 10000, got 27\.0"),
     ("n-string", variant("blinatumomab = 9\n", 'blinatumomab = "9"\n'),
-     r"key 'arms\.n\.blinatumomab': expected a positive integer, got '9'"),
+     r"key 'arms\.n\.blinatumomab': expected an integer from 1 to 10000, got '9'"),
     ("n-boolean", variant("blinatumomab = 9\n", "blinatumomab = true\n"),
-     r"key 'arms\.n\.blinatumomab': expected a positive integer, got True"),
+     r"key 'arms\.n\.blinatumomab': expected an integer from 1 to 10000, got True"),
     ("n-missing-arm", variant("blinatumomab = 9\n", ""),
-     r"key 'arms\.n\.blinatumomab': expected a positive integer$"),
+     r"key 'arms\.n\.blinatumomab': expected an integer from 1 to 10000$"),
     ("n-for-unknown-arm", variant('"CAR-T" = 27', '"CAR-T" = 27\nchemo = 4'),
      r"unknown key\(s\) \['chemo'\] in \[arms\.n\]"),
     ("unknown-key-in-arms", variant('treatment = "CAR-T"', 'treatment = "CAR-T"\ncontrol = "x"'),
@@ -216,12 +216,44 @@ CASES = [
      r"unknown key\(s\) \['os'\] in \[tolerance\]"),
     ("tolerance-negative", variant("p_value = 0.02", "p_value = -0.02"),
      r"key 'tolerance\.p_value': expected a number in \[0, 1\], got -0\.02"),
+    # extreme numbers and types (TOML reads inf, nan, 10**30 and dates)
+    ("p-value-two", variant("p_value = 0.862", "p_value = 2.0"),
+     r"key 'survival\.os\.p_value': expected a number in \[0\.0, 1\.0\], got 2\.0"),
+    ("p-value-inf", variant("p_value = 0.713", "p_value = inf"),
+     r"key 'cumulative_incidence\.nrm\.p_value': expected a number .*got inf"),
+    ("percent-huge-integer", variant("pooled = 54.97", "pooled = 1" + "0" * 30),
+     r"key 'survival\.pfs\.pooled': expected a number in \[0\.0, 100\.0\], got 1000"),
+    ("landmark-infinite", variant("time = 24.0", "time = 1e400"),
+     r"key 'landmark\.time': expected a number in .*got inf"),
+    ("landmark-beyond-follow-up", variant("time = 24.0", "time = 100.0"),
+     r"key 'landmark\.time': expected a time within the follow-up \(<= followup\.max = 92\.21 "
+     r"months\): figures beyond it are not estimable, got 100\.0"),
+    ("followup-beyond-100-years", variant("max = 92.21", "max = 1300.0"),
+     r"key 'followup\.max': expected a number in \[1e-09, 1200\.0\], got 1300\.0"),
+    ("n-huge", variant('"CAR-T" = 27', '"CAR-T" = 1' + "0" * 30),
+     r"key 'arms\.n\.CAR-T': expected an integer from 1 to 10000, got 1000"),
+    ("arm-label-pooled", variant('reference = "blinatumomab"', 'reference = "pooled"'),
+     r"key 'arms\.reference/arms\.treatment': expected labels other than \['pooled', "
+     r"'p_value', 'test'\]"),
+    ("arm-label-spaces", variant('treatment = "CAR-T"', 'treatment = " CAR-T"'),
+     r"expected two distinct labels without surrounding spaces"),
+    ("arm-label-number", variant('treatment = "CAR-T"', "treatment = 2"),
+     r"key 'arms\.reference/arms\.treatment': expected two distinct labels"),
+    ("accrual-toml-date", variant('start = "2017-03"', "start = 2017-03-01"),
+     r"key 'accrual\.start/end': expected year-month strings"),
+    ("accrual-non-ascii-digits", variant('start = "2017-03"', 'start = "2017-\u0660\u0663"'),
+     r"key 'accrual\.start/end': expected year-month strings"),
+    ("cutoff-inferred-text", variant("cutoff_is_inferred = true", 'cutoff_is_inferred = "yes"'),
+     r"key 'accrual\.cutoff_is_inferred': expected true or false, got 'yes'"),
+    ("utf-16", None, r"the TOML file is UTF-16 text; re-save it as UTF-8"),
 ]
 
 
 @pytest.mark.parametrize(("text", "pattern"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_malformed_file_is_rejected_naming_file_and_key(tmp_path, text, pattern):
-    path = write(tmp_path, text)
+    path = write(tmp_path, TEXT if text is None else text)
+    if text is None:
+        path.write_bytes(TEXT.encode("utf-16"))
     with pytest.raises(PublishedSummaryError, match=pattern) as info:
         load_published(path)
     assert isinstance(info.value, ValueError)
@@ -229,7 +261,30 @@ def test_malformed_file_is_rejected_naming_file_and_key(tmp_path, text, pattern)
 
 
 def test_the_table_has_many_distinct_cases():
-    assert len(CASES) >= 15
+    assert len(CASES) >= 55 and len({c[0] for c in CASES}) == len(CASES)
+
+
+def test_arm_labels_must_be_those_of_the_analysis():
+    assert load_published(SHIPPED, arms=("CAR-T", "blinatumomab")).arms == ARMS  # order free
+    with pytest.raises(PublishedSummaryError, match=re.escape(
+            f"{SHIPPED}: keys 'arms.reference'/'arms.treatment': the arm labels "
+            "['blinatumomab', 'CAR-T'] are not those of the analysis ['blina', 'CAR-T']")):
+        load_published(SHIPPED, arms=("blina", "CAR-T"))
+
+
+def test_fidelity_of_a_cohort_with_other_arm_labels_is_a_named_error(summary):
+    import pandas as pd
+
+    from bridgebayes.data.cohort import load_cohort
+    from bridgebayes.reconstruct.summaries import fidelity_table
+
+    frame = pd.read_csv(SHIPPED.parent / "cohort.csv", dtype=str, keep_default_na=False)
+    frame["arm"] = frame["arm"].replace({"CAR-T": "CART"})
+    cohort = load_cohort(frame, arms=("blinatumomab", "CART"))
+    with pytest.raises(PublishedSummaryError, match=re.escape(
+            f"{SHIPPED}: keys 'arms.reference'/'arms.treatment': the arm labels "
+            "['blinatumomab', 'CAR-T'] are not those of the cohort ['blinatumomab', 'CART']")):
+        fidelity_table(cohort, summary)
     assert len({c[0] for c in CASES}) == len(CASES)
     assert len({c[1] for c in CASES}) == len(CASES)
 
@@ -241,14 +296,16 @@ def test_missing_file_is_named(tmp_path):
 
 
 def test_directory_is_not_a_file(tmp_path):
-    with pytest.raises(PublishedSummaryError, match=re.escape(f"{tmp_path}: file not found")):
+    with pytest.raises(PublishedSummaryError, match=re.escape(f"{tmp_path}: is a folder")):
         load_published(tmp_path)
 
 
 def test_non_utf8_file_is_named(tmp_path):
     path = tmp_path / "published.toml"
     path.write_bytes(TEXT.encode("utf-8").replace(b"Cao W", b"Cao \xff"))
-    with pytest.raises(PublishedSummaryError, match=re.escape(f"{path}: not valid TOML")):
+    with pytest.raises(PublishedSummaryError, match=re.escape(f"{path}: the TOML file is not "
+                                                              "UTF-8 text (byte 0xff on line")
+                       + r".*re-save it as UTF-8"):
         load_published(path)
 
 

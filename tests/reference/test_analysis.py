@@ -8,9 +8,11 @@ import pytest
 from lifelines import AalenJohansenFitter
 from scipy.stats import chi2
 
+from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.cohort import load_cohort
 from bridgebayes.reference.analysis import (
     ReferenceAnalysis,
+    check_landmarks,
     cif_at,
     km_at,
     logrank_p,
@@ -165,9 +167,10 @@ def test_reference_analysis_table_shape_and_groups(analysis):
     assert isinstance(result, ReferenceAnalysis)
     lm = result.landmarks
     assert list(lm.columns) == ["endpoint", "measure", "group", "landmark", "estimate", "n",
-                                "events"]
+                                "events", "note"]
     # 3 survival endpoints + 2 causes, 3 groups, 2 landmarks
-    assert lm.shape == (5 * 3 * 2, 7)
+    assert lm.shape == (5 * 3 * 2, 8)
+    assert (lm["note"] == "").all()  # every landmark within every group's follow-up
     assert set(lm["group"]) == {"blina", "cart", "pooled"}
     assert set(lm["landmark"]) == {12.0, 24.0}
     survival = lm[lm["measure"] == "survival"]
@@ -183,8 +186,6 @@ def test_reference_analysis_table_shape_and_groups(analysis):
         ("relapse", "gray"), ("nrm", "gray")]
     assert result.tests["p_value"].between(0.0, 1.0).all()
     assert set(result.followup) == {"endpoint", "median_reverse_km", "min", "max"}
-    assert result.followup["endpoint"] == "os"  # the first non-competing endpoint
-    assert result.time_unit == "months"
 
 
 def estimate(result, endpoint, group, landmark) -> pd.Series:
@@ -248,45 +249,40 @@ def test_relapse_nrm_and_pfs_sum_to_one_for_every_group(analysis):
             assert total == pytest.approx(1.0, abs=1e-12), (group, landmark)
 
 
-def test_endpoints_and_follow_up_endpoint_can_be_chosen(analysis):
-    cohort, full = analysis
-    part = reference_analysis(cohort, landmarks=(12.0, 24.0), endpoints=("pfs", "relapse_nrm"),
-                              followup_endpoint="pfs")
-    assert set(part.landmarks["endpoint"]) == {"pfs", "relapse", "nrm"}
-    assert list(part.tests["endpoint"]) == ["pfs", "relapse", "nrm"]
-    keep = full.landmarks[full.landmarks["endpoint"].isin(["pfs", "relapse", "nrm"])]
-    pd.testing.assert_frame_equal(part.landmarks, keep.reset_index(drop=True))
-    pfs = cohort.endpoint("pfs")
-    assert part.followup == {"endpoint": "pfs",
-                             "median_reverse_km": reverse_km_median(pfs.time, pfs.event),
-                             "min": float(pfs.time.min()), "max": float(pfs.time.max())}
+# --- landmarks beyond the data and impossible landmarks -------------------------------------
 
 
-def test_reference_analysis_of_declared_endpoints_in_weeks():
-    """A generic patient table: its own endpoint and cause names, its own unit."""
-    from bridgebayes.data.cohort import load_patient_table
-    from bridgebayes.data.endpoints import EndpointDefinition
+def test_beyond_the_last_follow_up_of_a_group_is_not_estimable_instead_of_a_number():
+    # blina: last follow-up 40 months (OS), last GRFS time 30; cart: 50 months
+    result = reference_analysis(small_cohort(), landmarks=(35.0, 40.0, 45.0, 500.0))
+    lm = result.landmarks.set_index(["endpoint", "group", "landmark"])
+    assert lm.loc[("os", "blina", 40.0), "note"] == ""  # at the last follow-up: estimable
+    assert np.isfinite(lm.loc[("os", "blina", 40.0), "estimate"])
+    assert np.isnan(lm.loc[("os", "blina", 45.0), "estimate"])
+    assert lm.loc[("os", "blina", 45.0), "note"] == \
+        "not estimable beyond the last follow-up (40 months)"
+    assert np.isfinite(lm.loc[("os", "cart", 45.0), "estimate"])
+    assert np.isfinite(lm.loc[("os", "pooled", 45.0), "estimate"])
+    assert lm.loc[("grfs", "blina", 35.0), "note"] == \
+        "not estimable beyond the last follow-up (30 months)"  # per endpoint
+    beyond = result.landmarks[result.landmarks["landmark"] == 500.0]
+    assert beyond["estimate"].isna().all() and beyond["note"].str.startswith(
+        "not estimable beyond the last follow-up").all()
+    assert not (result.landmarks["estimate"] == 0.0).any()  # no 0.0 that was not computed
 
-    frame = pd.DataFrame({"id": list("abcdefgh"), "arm": ["p"] * 4 + ["d"] * 4,
-                          "last": [10.0, 26, 8, 30, 40, 22, 35, 12],
-                          "death": [10.0, np.nan, 8, np.nan, np.nan, 22, np.nan, 12],
-                          "tox": [np.nan, 3, np.nan, 5, 7, np.nan, 3, np.nan]})
-    endpoints = {"os": EndpointDefinition("os", "OS", events=("death",)),
-                 "stop": EndpointDefinition("stop", "Stop", causes={"tox": ("tox",),
-                                                                   "dead": ("death",)})}
-    cohort = load_patient_table(frame, arms=("p", "d"), endpoints=endpoints, followup="last",
-                                terminal=("death",), time_unit="weeks")
-    result = reference_analysis(cohort, landmarks=(10.0,))
-    assert result.time_unit == "weeks"
-    assert set(result.landmarks["endpoint"]) == {"os", "tox", "dead"}
-    assert list(zip(result.tests["endpoint"], result.tests["test"], strict=True)) == [
-        ("os", "log-rank"), ("tox", "gray"), ("dead", "gray")]
-    # p arm OS at 10 weeks: deaths at 8 (4 at risk) and 10 (3 at risk)
-    assert estimate(result, "os", "p", 10.0)["estimate"] == pytest.approx(3 / 4 * 2 / 3,
-                                                                          rel=1e-12)
-    # p arm, first events: toxicity at 3 (4 at risk) and 5 (3), deaths at 8 (2) and 10 (1)
-    assert estimate(result, "tox", "p", 10.0)["estimate"] == pytest.approx(
-        1 / 4 + 3 / 4 * 1 / 3, rel=1e-12)
-    assert estimate(result, "dead", "p", 10.0)["estimate"] == pytest.approx(
-        1 / 2 * 1 / 2 + 1 / 4, rel=1e-12)
-    assert result.followup["endpoint"] == "os"
+
+@pytest.mark.parametrize(("landmarks", "pattern"), [
+    ((-12.0,), r"landmark times must be finite numbers > 0 .* got \[-12.0\]"),
+    ((0.0, 12.0), r"got \[0.0\]"),
+    ((float("inf"),), r"got \[inf\]"),
+    ((float("nan"),), r"got \[nan\]"),
+    ((True,), r"got \[True\]"),
+    (("12",), r"got \['12'\]"),
+    ((), r"expected a non-empty list"),
+    ((12.0, 24.0, 12.0), r"duplicate landmark time\(s\) \[12.0\]"),
+])
+def test_impossible_landmarks_are_rejected(landmarks, pattern):
+    with pytest.raises(BridgeBayesError, match=r"^landmarks: .*" + pattern):
+        reference_analysis(small_cohort(), landmarks=landmarks)
+    with pytest.raises(BridgeBayesError, match=r"^--landmarks: "):
+        check_landmarks(landmarks, where="--landmarks")

@@ -49,7 +49,7 @@ def visible_text(fragment: str) -> str:
 
 def copy_output(out: Path, target: Path) -> Path:
     """The output folder alone (no spec, no data, no store), as someone would mail it."""
-    shutil.copytree(out, target, ignore=shutil.ignore_patterns(".cache"))
+    shutil.copytree(out, target, ignore=shutil.ignore_patterns(".bridgebayes-cache"))
     return target
 
 

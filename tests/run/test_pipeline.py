@@ -63,8 +63,8 @@ def table(out: Path, name: str) -> pd.DataFrame:
 
 def test_the_output_folder_holds_everything_and_nothing_beside_it(out):
     assert sorted(p.name for p in out.iterdir()) == [
-        ".cache", "figures", "manifest.json", "posteriors", "report.html", "results.json",
-        "tables"]
+        ".bridgebayes-cache", ".bridgebayes-output", "figures", "manifest.json", "posteriors",
+        "report.html", "results.json", "tables"]
     assert {p.stem for p in (out / "tables").glob("*.csv")} == TABLES
     assert {p.stem for p in (out / "figures").glob("*.png")} == FIGURES
     assert [p.name for p in (out / "posteriors").iterdir()] == [f"{SEED_FIT}.nc"]
@@ -175,7 +175,7 @@ def test_the_manifest_fingerprints_the_inputs_and_checksums_every_file(out, prep
     assert manifest["fingerprint"] == fingerprint(prepared.spec)
     assert manifest["checks_passed"] is True
     written = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()
-               and ".cache" not in p.relative_to(out).parts and p.name != MANIFEST}
+               and ".bridgebayes-cache" not in p.relative_to(out).parts and p.name != MANIFEST}
     assert set(manifest["files"]) == written
     for name, sha in manifest["files"].items():
         assert file_digest(out / name) == sha, name
@@ -198,14 +198,14 @@ def test_posteriors_reload_and_reproduce_the_saved_decisions(out, prepared):
     with pytest.raises(BridgeBayesError, match="a fit with key"):
         Fit.load(path, key="0" * 64)
     # the posterior file is the stored fit, byte for byte
-    stored = [p for p in (out / ".cache").glob("*.nc")]
+    stored = [p for p in (out / ".bridgebayes-cache").glob("*.nc")]
     assert len(stored) == 1 and stored[0].read_bytes() == path.read_bytes()
     assert again.idata.attrs["fit_key"] == stored[0].stem
 
 
 def test_every_store_object_is_complete(out):
-    objects = [p for p in (out / ".cache").iterdir() if p.suffix != ".json"]
-    assert objects and not list((out / ".cache").glob(".*"))  # no temporary file
+    objects = [p for p in (out / ".bridgebayes-cache").iterdir() if p.suffix != ".json"]
+    assert objects and not list((out / ".bridgebayes-cache").glob(".*"))  # no temporary file
     for payload in objects:
         meta = json.loads(payload.with_suffix(".json").read_text())
         assert meta["sha256"] == file_digest(payload) and meta["digest"] == payload.stem
@@ -214,8 +214,8 @@ def test_every_store_object_is_complete(out):
 def test_the_reference_tables_are_the_reference_analysis(out, results, prepared):
     spec, cohort = prepared.spec, prepared.cohort
     reference = reference_analysis(cohort, landmarks=spec.landmarks)
-    pd.testing.assert_frame_equal(table(out, "reference_landmarks"), reference.landmarks,
-                                  check_dtype=False)
+    saved = table(out, "reference_landmarks").fillna({"note": ""})  # CSV: blank note -> NaN
+    pd.testing.assert_frame_equal(saved, reference.landmarks, check_dtype=False)
     assert results["reference"]["followup"] == {**reference.followup}
     km = table(out, "km")
     for name in ("os", "pfs", "grfs"):
@@ -439,12 +439,13 @@ def test_an_interrupted_first_run_leaves_only_the_store(tmp_path, seed_run, no_s
 
     shutil.copytree(seed_run / "models", tmp_path / "models")
     shutil.copytree(seed_run / "data", tmp_path / "data")
-    shutil.copytree(seed_run / "report" / ".cache", tmp_path / "report" / ".cache")
+    shutil.copytree(seed_run / "report" / ".bridgebayes-cache",
+                    tmp_path / "report" / ".bridgebayes-cache")
     monkeypatch.setattr(report, "write_report", lambda *a, **k: (_ for _ in ()).throw(
         KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):
         run(tmp_path / "models" / "cao2025.toml", out=tmp_path / "report", say=lambda _: None)
-    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [".cache"]
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == [".bridgebayes-cache"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "models", "report"]
 
 
@@ -492,7 +493,7 @@ def test_up_to_date_needs_the_same_fingerprint_and_intact_files(out, tmp_path, p
     copy = tmp_path / "out"
     import shutil
 
-    shutil.copytree(out, copy, ignore=shutil.ignore_patterns(".cache"))
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns(".bridgebayes-cache"))
     assert up_to_date(copy, key) is not None  # the store is not part of the output
     (copy / "figures" / "forest.png").write_bytes(b"")
     assert up_to_date(copy, key) is None

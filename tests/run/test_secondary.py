@@ -25,8 +25,8 @@ def seed(seed_run, tmp_path_factory):
     """The session run's spec and cohort, and a private copy of its store."""
     prepared = prepare(seed_run / "models" / "cao2025.toml")
     root = tmp_path_factory.mktemp("secondary")
-    shutil.copytree(seed_run / "report" / ".cache", root / ".cache")
-    return prepared.spec, prepared.cohort, root / ".cache"
+    shutil.copytree(seed_run / "report" / ".bridgebayes-cache", root / ".bridgebayes-cache")
+    return prepared.spec, prepared.cohort, root / ".bridgebayes-cache"
 
 
 def _same(a, b) -> None:
@@ -53,7 +53,7 @@ def test_stored_competing_analysis_equals_a_fresh_one_and_is_reused(seed, tmp_pa
         "competing_risks", "illness_death"}
     calls = []
     monkeypatch.setattr(secondary, "_competing", lambda c, s: calls.append(s) or fresh)
-    store = Store(tmp_path / ".cache")
+    store = Store(tmp_path / ".bridgebayes-cache")
     first = secondary.competing_analysis(cohort, spec, store)
     _same(fresh, first)  # what is read back from the store (Parquet) is exact
     assert len(calls) == 1  # every table of the section from one computation

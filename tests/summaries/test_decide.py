@@ -126,7 +126,7 @@ def test_extra_quantities_are_summarised():
 INTERVAL_MU = np.array([-0.6, -0.1, 0.4])
 INTERVAL_SD = np.array([0.3, 0.25, 0.5])
 INTERVAL_LOG_HR = RNG.normal(INTERVAL_MU, INTERVAL_SD, (N, 3))
-INTERVAL_LABELS = ["0–6", "6–12", "12–inf"]
+INTERVAL_LABELS = ["0–6", "6–12", "≥12"]
 
 
 @pytest.fixture(scope="module")

@@ -15,11 +15,9 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from bridgebayes.core.errors import BridgeBayesError, SpecError
 from bridgebayes.data.endpoints import EndpointData
@@ -32,6 +30,9 @@ from bridgebayes.models.families.design import (
 )
 from bridgebayes.models.families.draws import Draws, evaluation_inputs
 from bridgebayes.models.families.inversion import invert_log_cumhaz
+
+if TYPE_CHECKING:  # PyMC is imported where a model is built: evaluating draws needs only numpy
+    import pymc as pm
 
 __all__ = ["SurvivalFamily"]
 
@@ -98,6 +99,8 @@ class SurvivalFamily(ABC):
         --------
         >>> model = WeibullPH().build_model(data)  # doctest: +SKIP
         """
+        import pymc as pm
+        import pytensor.tensor as pt
         arrays = self.data_arrays(data)
         with pm.Model(coords=self.coords(data, arrays)) as model:
             box = {name: pm.Data(name, value, dims=self.data_dims.get(name))
@@ -124,6 +127,7 @@ class SurvivalFamily(ABC):
         --------
         >>> family.set_data(model, new_data); logp(point)  # doctest: +SKIP
         """
+        import pymc as pm
         arrays = self.data_arrays(data, model=model)
         if unknown := set(arrays) - {v.name for v in model.data_vars}:
             raise BridgeBayesError(f"set_data: the model has no data {sorted(unknown)}; was it "
@@ -171,6 +175,7 @@ class SurvivalFamily(ABC):
 
     def _loglik(self, params: dict, box: dict, eta_cov: Any) -> Any:
         """Per-patient ``event · log h(t) − H(t)``, from the family's math."""
+        import pytensor.tensor as pt
         t, x = box["time"], box["arm"]
         log_h = self._log_hazard(params, t, x, eta_cov, xp=pt)
         return box["event"] * log_h - pt.exp(self._log_cumhaz(params, t, x, eta_cov, xp=pt))

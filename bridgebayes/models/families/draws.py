@@ -6,11 +6,14 @@ Array maths only, so NUTS fits and the exact oracle share the same evaluation co
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-import arviz as az
 import numpy as np
 
 from bridgebayes.core.errors import BridgeBayesError
+
+if TYPE_CHECKING:
+    import arviz as az
 
 __all__ = ["Draws", "evaluation_inputs", "posterior_draws"]
 

@@ -11,11 +11,9 @@ import dataclasses
 from dataclasses import dataclass
 from itertools import pairwise
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.endpoints import EndpointData
@@ -24,6 +22,9 @@ from bridgebayes.models.families.base import SurvivalFamily
 from bridgebayes.models.families.design import check_positive
 from bridgebayes.models.families.draws import Draws
 from bridgebayes.models.piecewise import default_cuts, sufficient_stats
+
+if TYPE_CHECKING:  # PyMC is imported where a model is built: evaluating draws needs only numpy
+    import pymc as pm
 
 __all__ = ["PiecewiseExponentialPH"]
 
@@ -152,6 +153,8 @@ class PiecewiseExponentialPH(SurvivalFamily):
                              for lo, hi in pairwise(edges)]}
 
     def _parameters(self, box: dict, log_hr: Any) -> dict[str, Any]:
+        import pymc as pm
+        import pytensor.tensor as pt
         rate = box["crude_rate"]
         if self.baseline == "gamma":
             lam = pm.Gamma("lambda", alpha=self.a0, beta=self.a0 / rate, dims="interval")
@@ -171,6 +174,7 @@ class PiecewiseExponentialPH(SurvivalFamily):
 
     def _loglik(self, params: dict, box: dict, eta_cov: Any) -> Any:
         """Per unit: ``sum_j d_j (log lambda_j + eta_j) − lambda_j exp(eta_j) E_j``."""
+        import pytensor.tensor as pt
         effect = params.get("log_hr_interval", params["log_hr"])
         eta = (effect[:, None] if self.time_varying else effect) * box["arm"] + eta_cov
         lam = params["lambda"][:, None]

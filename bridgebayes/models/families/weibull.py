@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.models.exact import ExactPosterior, weibull_posterior
 from bridgebayes.models.families.base import SurvivalFamily
 from bridgebayes.models.families.design import check_finite, check_positive
 from bridgebayes.models.families.draws import Draws
+
+if TYPE_CHECKING:  # PyMC is imported where a model is built: evaluating draws needs only numpy
+    import pymc as pm
 
 __all__ = ["WeibullPH"]
 
@@ -83,6 +84,8 @@ class WeibullPH(SurvivalFamily):
         return super()._family_arrays(data, model) | {"mean_time": scale}
 
     def _parameters(self, box: dict, log_hr: Any) -> dict[str, Any]:
+        import pymc as pm
+        import pytensor.tensor as pt
         log_k = pm.Normal("log_k", mu=self.log_k_mu, sigma=self.log_k_sigma)
         k = pm.Deterministic("k", pt.exp(log_k))
         cumhaz_m = pm.Gamma("cumhaz_mean_time", alpha=self.a0, beta=self.a0)

@@ -1,0 +1,7 @@
+"""``python -m bridgebayes``: the ``bridgebayes`` command."""
+
+import sys
+
+from bridgebayes.cli import main
+
+sys.exit(main())

@@ -19,12 +19,16 @@ import numpy as np
 from bridgebayes.summaries.decision import interval_text, new_row, percent
 from bridgebayes.summaries.rows import draw_row, probability_row
 
-__all__ = ["OVERLAP_BINS", "PRIOR_DOMINATED_OVERLAP", "cure_rows", "narrowing", "overlap"]
+__all__ = ["OVERLAP_BINS", "PRIOR_DOMINATED_OVERLAP", "UNCURED_AT_FOLLOWUP", "cure_rows",
+           "narrowing", "overlap"]
 
 #: Histogram bins on [0, 1] for the prior–posterior overlap.
 OVERLAP_BINS = 40
 #: Overlap at or above which a cure fraction counts as prior-dominated (guardrail).
 PRIOR_DOMINATED_OVERLAP = 0.7
+#: Posterior median survival of the uncured at the end of an arm's follow-up above which
+#: follow-up does not extend past the uncured patients' survival times (guardrail).
+UNCURED_AT_FOLLOWUP = 0.1
 
 
 def overlap(prior: np.ndarray, posterior: np.ndarray, *, bins: int = OVERLAP_BINS) -> float:
@@ -68,7 +72,10 @@ def cure_rows(cure: Mapping[str, np.ndarray], *, arms: tuple[str, str], ci: floa
     ----------
     cure
         ``posterior``: draws ``(n_draws, 2)`` of the cure fraction per arm (reference,
-        treatment), chain-major; ``prior``: independent prior draws ``(n_prior, 2)``.
+        treatment), chain-major; ``prior``: independent prior draws ``(n_prior, 2)``;
+        optionally ``uncured_survival`` ``(n_draws, 2)``, the uncured patients' survival at
+        the end of each arm's follow-up ``followup`` ``(2,)`` (Maller & Zhou's condition for
+        an identified cure fraction: close to 0).
     arms
         ``(reference, treatment)`` labels.
     ci
@@ -82,7 +89,8 @@ def cure_rows(cure: Mapping[str, np.ndarray], *, arms: tuple[str, str], ci: floa
         Rows ``cure_fraction``, ``cure_fraction_prior``, ``cure_fraction_narrowing``,
         ``cure_fraction_overlap`` per arm; ``cure_difference`` and
         ``prob_cure_difference_above`` (P(pi_treatment > pi_reference)) with
-        ``prior_prob_cure_difference_above`` beside it.
+        ``prior_prob_cure_difference_above`` beside it; ``uncured_survival`` per arm if
+        given.
 
     Examples
     --------
@@ -105,6 +113,11 @@ def cure_rows(cure: Mapping[str, np.ndarray], *, arms: tuple[str, str], ci: floa
         parts.append(f"{arm} {interval_text(row, scale=100, digits=0)}%")
         identified.append(f"{arm} {100 * shrink:.0f}% narrower than the prior's (prior–"
                           f"posterior overlap {100 * shared:.0f}%)")
+    if "uncured_survival" in cure:
+        tail = np.asarray(cure["uncured_survival"], float).reshape(-1, 2)
+        for a, arm in enumerate(arms):
+            rows.append(draw_row("uncured_survival", tail[:, a], ci, chains=chains, arm=arm,
+                                 time=float(np.asarray(cure["followup"], float)[a])))
     pair = f"{arms[1]} - {arms[0]}"
     diff, prior_diff = post[:, 1] - post[:, 0], prior[:, 1] - prior[:, 0]
     rows.append(diff_row := draw_row("cure_difference", diff, ci, chains=chains, arm=pair))

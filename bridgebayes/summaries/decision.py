@@ -83,6 +83,7 @@ QUANTITIES = {
     "cure_fraction_narrowing": "cure fraction: interval narrower than the prior's by",
     "cure_fraction_overlap": "cure fraction: prior–posterior overlap",
     "cure_difference": "cure fraction difference",
+    "uncured_survival": "survival of the uncured at {t} {u} (end of follow-up)",
     "prob_cure_difference_above": "P(cure fraction difference > {c})",
     "prior_prob_cure_difference_above": "prior P(cure fraction difference > {c})",
     "stacking_weight": "stacking weight",

@@ -30,7 +30,12 @@ from bridgebayes.models.families.base import SurvivalFamily
 from bridgebayes.models.families.design import check_finite, check_positive
 from bridgebayes.models.families.draws import Draws
 from bridgebayes.models.families.weibull import WeibullPH
-from bridgebayes.summaries.cure import PRIOR_DOMINATED_OVERLAP, narrowing, overlap
+from bridgebayes.summaries.cure import (
+    PRIOR_DOMINATED_OVERLAP,
+    UNCURED_AT_FOLLOWUP,
+    narrowing,
+    overlap,
+)
 
 __all__ = ["MixtureCurePH"]
 
@@ -155,33 +160,50 @@ class MixtureCurePH(SurvivalFamily):
         rng = np.random.default_rng(seed)
         return self.cure_fractions(self._cure_prior_draws(n, rng))
 
+    def uncured_survival(self, draws: Draws, followup: np.ndarray) -> np.ndarray:
+        """Survival of the uncured patients of each arm at that arm's end of follow-up,
+        ``(n_draws, 2)``: near 0 when follow-up extends past their survival times (the
+        condition under which the data identify the cure fraction, Maller & Zhou 1996)."""
+        latency = self.latency()
+        return np.column_stack([latency.survival(draws, [followup[a]], a)[:, 0]
+                                for a in (0, 1)])
+
     def decision_options(self, draws: Draws) -> dict[str, Any]:
-        return {"cure": {"posterior": self.cure_fractions(draws),
-                         "prior": self.prior_cure_fractions()},
-                "hr_component": "uncured patients"}
+        cure = {"posterior": self.cure_fractions(draws), "prior": self.prior_cure_fractions()}
+        if {"time", "arm"} <= set(draws) and not self.covariates:  # the fit's data containers
+            followup = _followup(draws["time"], draws["arm"])
+            cure |= {"uncured_survival": self.uncured_survival(draws, followup),
+                     "followup": followup}
+        return {"cure": cure, "hr_component": "uncured patients"}
 
     def guardrail_notes(self, draws: Draws, data: EndpointData) -> tuple[str, ...]:
-        """A note per arm whose cure fraction is prior-dominated (prior–posterior overlap at
-        least :data:`~bridgebayes.summaries.cure.PRIOR_DOMINATED_OVERLAP`), with the
-        follow-up facts behind it."""
+        """A note per arm whose cure fraction the data cannot identify: its posterior is
+        close to its prior (overlap at least :data:`~bridgebayes.summaries.cure.
+        PRIOR_DOMINATED_OVERLAP`), or the uncured patients are still event-free at the end
+        of follow-up (posterior median survival above :data:`~bridgebayes.summaries.cure.
+        UNCURED_AT_FOLLOWUP`), with the follow-up facts behind it."""
         post, prior = self.cure_fractions(draws), self.prior_cure_fractions()
+        followup = _followup(data.time, data.arm)
+        tail = (np.median(self.uncured_survival(draws, followup), axis=0)
+                if not self.covariates else np.zeros(2))
         notes = []
         for a, arm in enumerate(data.arms):
             shared = overlap(prior[:, a], post[:, a])
-            if shared < PRIOR_DOMINATED_OVERLAP:
+            if shared < PRIOR_DOMINATED_OVERLAP and tail[a] <= UNCURED_AT_FOLLOWUP:
                 continue
             time = np.asarray(data.time)[np.asarray(data.arm) == a]
             event = np.asarray(data.event)[np.asarray(data.arm) == a] > 0
             last = float(time[event].max()) if event.any() else 0.0
-            beyond = int(np.sum(time > last))
             notes.append(
-                f"{data.name}: the cure fraction of arm {arm!r} is prior-dominated: its "
-                f"posterior shares {100 * shared:.0f}% of its mass with the prior (interval "
-                f"{100 * narrowing(prior[:, a], post[:, a]):.0f}% narrower); last event at "
-                f"{last:g} {data.time_unit}, follow-up to {float(time.max()):g}, {beyond} "
-                f"patient(s) followed beyond the last event.  The data cannot identify the "
-                "cure fraction (no plateau, or follow-up too short): it comes from the "
-                "latency model and the prior")
+                f"{data.name}: the data cannot identify the cure fraction of arm {arm!r}: "
+                f"its posterior shares {100 * shared:.0f}% of its mass with the prior "
+                f"(interval {100 * narrowing(prior[:, a], post[:, a]):.0f}% narrower), and "
+                f"an uncured patient is still event-free at the end of follow-up "
+                f"({followup[a]:g} {data.time_unit}) with posterior median probability "
+                f"{100 * tail[a]:.0f}%; last event at {last:g}, {int(np.sum(time > last))} "
+                "patient(s) followed beyond it.  Without a plateau after the uncured "
+                "patients' events (Maller & Zhou 1996) the cure fraction comes from the "
+                "Weibull latency and the prior")
         return tuple(notes)
 
     def baseline_inverse(self, draws: Draws, target: np.ndarray) -> np.ndarray:
@@ -219,6 +241,12 @@ def _uncured(p: dict, x: Any, xp: ModuleType) -> Any:
     pi0 = p["cure_reference"]
     log_odds = xp.log(pi0) - xp.log1p(-pi0) + p["cure_log_or"] * x
     return pt.sigmoid(-log_odds) if xp is pt else expit(-log_odds)
+
+
+def _followup(time: np.ndarray, arm: np.ndarray) -> np.ndarray:
+    """The last observed time of each arm, ``(2,)``."""
+    time, arm = np.asarray(time, float), np.asarray(arm)
+    return np.array([time[arm == a].max() if np.any(arm == a) else 0.0 for a in (0, 1)])
 
 
 def _latency_target(target: np.ndarray, pi: np.ndarray) -> np.ndarray:

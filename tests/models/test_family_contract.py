@@ -4,8 +4,8 @@ For each family in :data:`bridgebayes.models.families.FAMILIES`: the per-patient
 log-likelihood equals ``event · log h(t) − ∫ h`` with the integral by quadrature of the
 family's own hazard; survival is a survival function; simulated data (from its prior draws and
 its inverse cumulative hazard) are recovered by its posterior (exact where there is an oracle,
-else NUTS); NUTS agrees with the exact oracle where one exists; options round-trip through a TOML table; every family is calibrated
-by simulation (it has an SBC model).
+else NUTS); NUTS agrees with the exact oracle where one exists; options round-trip through a
+TOML table; every family is calibrated by simulation (it has an SBC model).
 """
 
 from __future__ import annotations

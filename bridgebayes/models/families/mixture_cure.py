@@ -189,9 +189,10 @@ class MixtureCurePH(SurvivalFamily):
         notes = []
         for a, arm in enumerate(data.arms):
             shared = overlap(prior[:, a], post[:, a])
-            if shared < PRIOR_DOMINATED_OVERLAP and tail[a] <= UNCURED_AT_FOLLOWUP:
-                continue
             time = np.asarray(data.time)[np.asarray(data.arm) == a]
+            if time.size == 0 or (shared < PRIOR_DOMINATED_OVERLAP
+                                  and tail[a] <= UNCURED_AT_FOLLOWUP):
+                continue
             event = np.asarray(data.event)[np.asarray(data.arm) == a] > 0
             last = float(time[event].max()) if event.any() else 0.0
             notes.append(

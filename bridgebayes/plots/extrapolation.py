@@ -58,10 +58,15 @@ def extrapolation_fan_figure(curves: pd.DataFrame, *, arms: tuple[str, str],
     axes = fig.subplots(1, 2, sharey=True)
     end = float(curves["time"].max())
     for code, (ax, arm, last) in enumerate(zip(axes, arms, followup, strict=True)):
-        ax.axvspan(last, end, color="#999999", alpha=0.12, linewidth=0, gid="extrapolated")
-        ax.axvline(last, color="#555555", linestyle="--", linewidth=1.0, gid="followup")
-        ax.text(last, 1.0, f" end of follow-up\n {last:g} {time_unit}", fontsize=7,
-                va="top", ha="left", color="#333333")
+        if last < end:
+            ax.axvspan(last, end, color="#999999", alpha=0.12, linewidth=0,
+                       gid="extrapolated")
+            ax.axvline(last, color="#555555", linestyle="--", linewidth=1.0, gid="followup")
+            ax.text(last, 1.0, f" end of follow-up\n {last:g} {time_unit}", fontsize=7,
+                    va="top", ha="left", color="#333333")
+        else:
+            ax.text(end, 1.0, f"follow-up to {last:g} {time_unit}: \nnothing extrapolated ",
+                    fontsize=7, va="top", ha="right", color="#333333", gid="followup")
         for j, model in enumerate(models):
             part = curves[(curves["family"] == model) & (curves["arm"].astype(str) == arm)]
             name = labels.get(model, model)

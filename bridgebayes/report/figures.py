@@ -154,7 +154,7 @@ def averaging_figures(view: ResultsView) -> list[FigureSpec]:
         c = _where(curves, endpoint=endpoint, prior=prior)
         models = [m for m in dict.fromkeys(c["family"]) if m != "stacked"]
         stacked = "stacked" if "stacked" in set(c["family"]) else None
-        labels = {m: view.family_label(m) for m in models} | {"stacked": "stacked (all models)"}
+        labels = {m: view.family_label(m) for m in models} | {"stacked": "stacked, all models"}
         label = view.endpoint_label(endpoint)
         followup = tuple(averaging["followup"][endpoint][k] for k in ("reference", "treatment"))
         k = _where(km, endpoint=endpoint)

@@ -254,6 +254,7 @@ def fit(data: EndpointData | Cohort | pd.DataFrame, family: SurvivalFamily | str
     if bool(log_likelihood):
         _add_log_likelihood(idata, family, data)
     notes = guardrails(data, idata, prior_sigma=family.log_hr_sigma)
+    notes += family.guardrail_notes(posterior_draws(idata), data)
     for note in notes:
         warnings.warn(note, FitWarning, stacklevel=2)
     idata.add_groups(observed_data=persist.observed_group(data))
@@ -269,7 +270,8 @@ def fit(data: EndpointData | Cohort | pd.DataFrame, family: SurvivalFamily | str
 
 def guardrails(data: EndpointData, idata: az.InferenceData, *, prior_sigma: float
                ) -> tuple[str, ...]:
-    """Warnings for arms with few or no events and for a prior-dominated log HR."""
+    """Warnings for arms with few or no events and for a prior-dominated log HR (a family
+    adds its own: :meth:`~bridgebayes.models.families.SurvivalFamily.guardrail_notes`)."""
     notes = []
     for code, label in enumerate(data.arms):
         events = int(np.sum(np.asarray(data.event)[np.asarray(data.arm) == code] > 0))

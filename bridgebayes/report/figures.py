@@ -16,6 +16,7 @@ import pandas as pd
 
 from bridgebayes.plots import (
     cif_figure,
+    extrapolation_fan_figure,
     figure_png,
     forest_figure,
     hr_density_figure,
@@ -26,7 +27,7 @@ from bridgebayes.plots import (
 from bridgebayes.report.format import pct
 from bridgebayes.report.view import ResultsView
 
-__all__ = ["FigureSpec", "figure_specs", "render", "summary_rows"]
+__all__ = ["FigureSpec", "averaging_figures", "figure_specs", "render", "summary_rows"]
 
 #: Bumped when a figure's drawing changes (part of the cache key).
 FIGURES_VERSION = 1
@@ -139,6 +140,40 @@ def _endpoint_figures(view: ResultsView) -> list[FigureSpec]:
     return specs
 
 
+def averaging_figures(view: ResultsView) -> list[FigureSpec]:
+    """The extrapolation fan of every endpoint (its first prior): every model and the stack
+    to the horizon, the end of follow-up marked."""
+    averaging = view.summary.get("model_averaging")
+    curves = view.table("extrapolation_curves")
+    if averaging is None or curves.empty:
+        return []
+    bayes = view.summary["resolved_spec"]["bayes"]
+    km, specs = view.table("km"), []
+    for endpoint in bayes["endpoints"]:
+        prior = bayes["priors"][endpoint][0]
+        c = _where(curves, endpoint=endpoint, prior=prior)
+        models = [m for m in dict.fromkeys(c["family"]) if m != "stacked"]
+        stacked = "stacked" if "stacked" in set(c["family"]) else None
+        labels = {m: view.family_label(m) for m in models} | {"stacked": "stacked, all models"}
+        label = view.endpoint_label(endpoint)
+        followup = tuple(averaging["followup"][endpoint][k] for k in ("reference", "treatment"))
+        k = _where(km, endpoint=endpoint)
+        specs.append(FigureSpec(
+            f"fan_{endpoint}__{prior}", f"{label}: posterior median survival of every model "
+            f"to {averaging['horizon']:g} {view.unit} ({prior} prior)"
+            + (", the stacked posterior bold with its credible band" if stacked else "")
+            + f", Kaplan–Meier in grey; the dashed line marks each arm's last observed time "
+            f"({followup[0]:g} and {followup[1]:g} {view.unit}); the shaded region beyond it "
+            "is extrapolated: there the models, not the data, decide the curves.", (c, k),
+            lambda c=c, k=k, models=models, stacked=stacked, labels=labels, label=label,
+            followup=followup: extrapolation_fan_figure(
+                c, arms=view.arms, followup=followup, models=models + ([stacked] if stacked
+                                                                        else []),
+                labels=labels, endpoint=label, time_unit=view.unit, time_zero=view.time_zero,
+                km=k, stacked=stacked), "model-averaging"))
+    return specs
+
+
 def figure_specs(view: ResultsView) -> list[FigureSpec]:
     """Every figure of the report, in page order."""
     specs = []
@@ -152,6 +187,7 @@ def figure_specs(view: ResultsView) -> list[FigureSpec]:
             "reconstruction ensemble; the pre-specified primary analysis is marked.",
             (rows,), lambda rows=rows: summary_figure(rows, arms=view.arms), "answer"))
     specs += _endpoint_figures(view)
+    specs += averaging_figures(view)
     if not d.empty:
         hr = d[d["quantity"] == "hr"]
         forest = pd.DataFrame({"label": [f"{view.endpoint_label(e)} · {view.family_label(f)}"

@@ -67,8 +67,18 @@ def median_text(row: Mapping[str, Any], unit: str) -> str:
 def row_text(row: Mapping[str, Any]) -> str:
     """The value of one decision row as text (probabilities in percent; intervals)."""
     q = str(row["quantity"])
-    if q.startswith("prob"):
+    if q.startswith(("prob", "prior_prob")):
         return pct(row["probability"])
+    if q in ("cure_fraction_narrowing", "cure_fraction_overlap", "stacking_weight"):
+        return f"{fixed(100 * row['estimate'], 0)} %"
+    if q == "survival_spread":
+        return (f"{fixed(100 * row['estimate'], 0)} points ({fixed(100 * row['lower'], 0)} % "
+                f"to {fixed(100 * row['upper'], 0)} %)")
+    if q == "rmst_spread":
+        return (f"{fixed(row['estimate'], 1)} {row['time_unit']} ({fixed(row['lower'], 1)} to "
+                f"{fixed(row['upper'], 1)})")
+    if q in ("cure_fraction", "cure_fraction_prior", "cure_difference", "uncured_survival"):
+        return interval(row, 0, 100.0) + " %"
     if q == "hr_hdi":
         return f"[{fixed(row['lower'], 2)}, {fixed(row['upper'], 2)}]"
     if q == "median_survival":

@@ -11,7 +11,7 @@ import pandas as pd
 from bridgebayes.report.format import fixed, row_text, table_block
 from bridgebayes.report.sections import figure, p, section
 from bridgebayes.report.view import ResultsView
-from bridgebayes.summaries.decision import label
+from bridgebayes.summaries.decision import QUANTITIES, label
 
 __all__ = ["checks", "competing", "endpoints", "hazard_ratios", "provenance", "reference",
            "safety", "sensitivity"]
@@ -19,7 +19,10 @@ __all__ = ["checks", "competing", "endpoints", "hazard_ratios", "provenance", "r
 #: Quantities shown in the per-endpoint decision table, in order.
 _SHOWN = ("hr", "hr_hdi", "prob_hr_below", "prob_rope", "aft_factor", "interval_hr",
           "prob_interval_hr_below", "survival", "survival_difference",
-          "prob_survival_difference_above", "rmst", "rmst_difference", "median_survival")
+          "prob_survival_difference_above", "rmst", "rmst_difference", "median_survival",
+          "cure_fraction", "cure_fraction_prior", "cure_fraction_narrowing",
+          "cure_fraction_overlap", "uncured_survival", "cure_difference",
+          "prob_cure_difference_above", "prior_prob_cure_difference_above")
 
 
 def decision_table(view: ResultsView, endpoint: str, prior: str) -> pd.DataFrame:
@@ -37,6 +40,8 @@ def decision_table(view: ResultsView, endpoint: str, prior: str) -> pd.DataFrame
                 continue
             single = row["arm"] in view.arms  # not a difference ("B - A") nor an effect
             name = label(row) + (f", {row['arm']}" if single else "")
+            if row["component"] and "{k}" not in QUANTITIES[row["quantity"]]:
+                name += f" ({row['component']})"  # e.g. the HR of the uncured patients
             if bool(row["extrapolated"]) and row["quantity"] != "median_survival":
                 name += " (extrapolated)"
             column[name] = row_text(row)

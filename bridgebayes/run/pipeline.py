@@ -123,6 +123,11 @@ def _compute(spec: Spec, cohort: Cohort, store: Store, *, force: bool,
         secondary["ppc"] = more.ppc_tables(fits, spec, store)
         secondary["power_scaling"] = more.power_scaling_table(fits, store)
         secondary["loo"] = more.loo_comparison(fits, spec, store)
+        from bridgebayes.run.averaging import model_averaging
+
+        secondary["averaging"] = model_averaging(
+            fits, spec, store, loo=secondary["loo"],
+            labels={e: cohort.endpoints[e].label for e in spec.bayes.endpoints})
         if spec.data.ensemble:
             secondary["sensitivity"] = _sensitivity(spec, cohort, store)
         if spec.competing is not None:

@@ -184,6 +184,8 @@ def assemble(*, spec: Spec, cohort: Cohort, reference: ReferenceAnalysis,
             "transitions": _records(comp.transitions)}
         if comp.transitions is not None:
             tables["illness_death_transitions"] = comp.transitions
+    if secondary.get("averaging") is not None:
+        _averaging(results, secondary["averaging"], spec)
     if secondary.get("safety") is not None:
         table, sentences = secondary["safety"]
         tables["safety"] = table
@@ -237,3 +239,28 @@ def _bayes(results: Results, spec: Spec, fits: dict[FitKey, FitOutcome]) -> None
                             "description": get_family(name).from_options(
                                 spec.bayes.family_options.get(name, {})).describe()}
                      for name in spec.bayes.families}
+
+
+def _averaging(results: Results, averaging: Any, spec: Spec) -> None:
+    """Stacking weights, stacked and extrapolated decisions, extrapolation curves
+    (:mod:`bridgebayes.run.averaging`)."""
+    from bridgebayes.summaries.stacking import EXTRAPOLATION_CAVEAT
+
+    t, s = results.tables, averaging.sentences
+    t["stacking_weights"] = averaging.weights
+    t["stacked_decisions"] = averaging.stacked
+    t["extrapolation_decisions"] = averaging.extrapolation
+    t["extrapolation_curves"] = averaging.curves
+    results.summary["model_averaging"] = {
+        "method": "stacking of the families' posteriors by PSIS-LOO weights (az.compare, "
+                  "method='stacking'); S(t), RMST and their differences of the mixture; no "
+                  "HR is stacked", "caveat": EXTRAPOLATION_CAVEAT,
+        "horizon": float(s["horizon"].iloc[0]) if len(s) else spec.bayes.extrapolation_horizon,
+        "landmarks": list(spec.bayes.extrapolation_landmarks or ()),
+        "followup": {e: {"reference": float(part["followup_reference"].iloc[0]),
+                         "treatment": float(part["followup_treatment"].iloc[0])}
+                     for e, part in s.groupby("endpoint", sort=False)},
+        "weights": _records(averaging.weights), "stacked": _records(averaging.stacked),
+        "extrapolation": _records(averaging.extrapolation),
+        "sentences": {f"{e}__{p}": list(part["text"])
+                      for (e, p), part in s.groupby(["endpoint", "prior"], sort=False)}}

@@ -41,7 +41,10 @@ class BayesSpec:
     """The ``[bayes]`` section: which models to fit and which decisions to report.
 
     ``priors`` maps each endpoint to its priors (a list in the spec applies to every
-    endpoint); ``landmarks`` and ``rmst_tau`` are ``None`` until resolved from the data.
+    endpoint); ``landmarks`` and ``rmst_tau`` are ``None`` until resolved from the data;
+    ``extrapolation_horizon`` (default 60 months in the data's unit) and
+    ``extrapolation_landmarks`` (default the horizon) drive the model averaging and
+    extrapolation (:mod:`bridgebayes.run.averaging`).
     """
 
     endpoints: tuple[str, ...]
@@ -60,6 +63,10 @@ class BayesSpec:
     tune: int = 1000
     target_accept: float = 0.9
     family_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: end of the extrapolated curves and of the RMST of the model averaging (data's unit;
+    #: 60 months by default) and the times of its S(t) rows (default: the horizon)
+    extrapolation_horizon: float | None = None
+    extrapolation_landmarks: tuple[float, ...] | None = None
 
     def combinations(self) -> list[tuple[str, str, str]]:
         """``(endpoint, family, prior)`` in fitting order."""

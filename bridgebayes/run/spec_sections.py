@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bridgebayes.core.errors import BridgeBayesError, SpecError
-from bridgebayes.core.units import UNITS
+from bridgebayes.core.units import UNITS, convert
 from bridgebayes.run.spec_model import (
     FORMATS,
     BayesSpec,
@@ -286,7 +286,27 @@ def bayes_section(path: Path, table: dict, endpoints: dict, covariates: dict, pr
                 raise key_error(path, f"bayes.{key}", f"a number in ({lo}, {hi}]", table[key])
             out[key] = float(table[key])
     out["family_options"] = _family_options(path, table.get("family_options", {}), fams)
+    out |= _extrapolation(path, table, unit)
     return BayesSpec(**out)
+
+
+#: Default end of the extrapolation (months; converted to the data's unit).
+EXTRAPOLATION_MONTHS = 60.0
+
+
+def _extrapolation(path: Path, table: dict, unit: str) -> dict[str, Any]:
+    """``bayes.extrapolation_horizon`` (default 60 months) and ``extrapolation_landmarks``
+    (times at or before it; default the horizon)."""
+    horizon = (time_value(path, "bayes.extrapolation_horizon", table["extrapolation_horizon"],
+                          unit) if "extrapolation_horizon" in table
+               else convert(EXTRAPOLATION_MONTHS, source="months", target=unit))
+    marks = (times(path, "bayes.extrapolation_landmarks", table["extrapolation_landmarks"],
+                   unit) if "extrapolation_landmarks" in table else (horizon,))
+    if max(marks) > horizon:
+        raise key_error(path, "bayes.extrapolation_landmarks", f"times at or before the "
+                        f"extrapolation horizon ({horizon:g} {unit})",
+                        table["extrapolation_landmarks"])
+    return {"extrapolation_horizon": horizon, "extrapolation_landmarks": marks}
 
 
 def primary_section(path: Path, table: dict, bayes: BayesSpec | None) -> PrimarySpec:

@@ -72,7 +72,8 @@ def sbc_command(*, models: Sequence[str] = ALL_MODELS,
                                what="--report")
     figures = report.parent / "figures"
     results: list[SBCResult] = []
-    plan = [(m, s, "exact", n_sims) for m in models for s in scenarios]
+    plan = [(m, s, "exact", n_sims) for m in models for s in scenarios
+            if get_model(m).has_exact]  # models without an exact posterior: NUTS only
     plan += [(m, s, "nuts", nuts_sims) for m in models for s in nuts_scenarios if nuts_sims]
     started = time.perf_counter()
     for model, scenario, method, n in plan:

@@ -229,6 +229,9 @@ def run_sbc(model: str | CalibratedModel, scenario: str | Scenario, *, n_sims: i
     scenario = get_scenario(scenario) if isinstance(scenario, str) else scenario
     if method not in METHODS:
         raise BridgeBayesError(f"method: expected one of {METHODS}, got {method!r}")
+    if method == "exact" and not model.has_exact:
+        raise BridgeBayesError(f"method: model {model.name!r} has no exact posterior; use "
+                               "method='nuts'")
     if isinstance(n_sims, bool) or not isinstance(n_sims, int) or n_sims < 1:
         raise BridgeBayesError(f"n_sims: expected a positive integer, got {n_sims!r}")
     n_draws = n_draws if n_draws is not None else (199 if method == "exact" else 99)

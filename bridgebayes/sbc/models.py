@@ -70,6 +70,9 @@ class CalibratedModel(Protocol):
     name: str
 
     @property
+    def has_exact(self) -> bool: ...
+
+    @property
     def prior_prob_hr_below_1(self) -> float: ...
 
     def quantities(self, scenario: Scenario) -> tuple[str, ...]: ...
@@ -117,6 +120,12 @@ class TwoArmModel:
     def settings(self) -> dict[str, Any]:
         """What the results depend on (stored with resumable results)."""
         return {"name": self.name, "family": self.family(SCENARIOS["small"]).options()}
+
+    @property
+    def has_exact(self) -> bool:
+        """Whether the family has an exact posterior (the exact SBC path); families without
+        one are calibrated by NUTS."""
+        return self.family(SCENARIOS["small"]).has_exact_posterior()
 
     @property
     def prior_prob_hr_below_1(self) -> float:

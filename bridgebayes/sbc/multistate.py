@@ -74,6 +74,12 @@ class _Components:
                 "families": {c: f.options() | {"family": f.name} for c, f in small.items()}}
 
     @property
+    def has_exact(self) -> bool:
+        """Whether every component has an exact posterior (the exact SBC path)."""
+        small = self.families(Scenario("exact", 1, 1.0, 1.0, (0.5,)))
+        return all(f.has_exact_posterior() for f in small.values())
+
+    @property
     def prior_prob_hr_below_1(self) -> float:
         """Prior ``P(HR < 1)`` of the first component."""
         first = next(iter(self.families(Scenario("p", 1, 1.0, 1.0, (0.5,))).values()))

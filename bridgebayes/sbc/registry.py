@@ -1,10 +1,16 @@
 """The SBC models, by name: the one list the loop, the command and the report use.
 
 Fixed prior scales: PEM crude rate 1/24 per month, Weibull mean time 24 months (prior mean
-cumulative hazard 1 at 24 months, median survival about 17 months).  The models with several
-hazards use a Gamma shape ``a0 = 1``: a proper prior under which most simulated trials have
-events in every cause / transition, so the composite structure (cause-specific data, CIF
-integration, clock reset) is exercised by data-dominated posteriors too.  The
+cumulative hazard 1 at 24 months, median survival about 17 months); the mixture cure model's
+Weibull latency the same mean time (uncured patients' cumulative hazard at 24 months ~
+Gamma(1, 1)), its cure fractions their default Beta(1, 1) and Normal(0, 1) log odds ratio;
+the M-spline the PEM's crude rate, interior knots at the scenario's first two PEM cut points
+and the boundary at the end of the scenario's follow-up (6 cubic basis functions).
+Families without an exact posterior (the cure and spline models) are calibrated by NUTS only.
+The models with several hazards use a Gamma shape ``a0 = 1``: a proper prior under which
+most simulated trials have events in every cause / transition, so the composite structure
+(cause-specific data, CIF integration, clock reset) is exercised by data-dominated posteriors
+too.  The
 piecewise-exponential illness–death model has its own cut points per transition (death after
 relapse: few events, short sojourns).
 """
@@ -15,7 +21,12 @@ from types import MappingProxyType
 from typing import Any
 
 from bridgebayes.core.errors import BridgeBayesError
-from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
+from bridgebayes.models.families import (
+    MixtureCurePH,
+    MSplinePH,
+    PiecewiseExponentialPH,
+    WeibullPH,
+)
 from bridgebayes.sbc.models import SCENARIOS, Scenario, TwoArmModel
 from bridgebayes.sbc.multistate import CompetingModel, IllnessDeathCalibration
 
@@ -28,6 +39,14 @@ def _pem(scenario: Scenario) -> PiecewiseExponentialPH:
 
 def _weibull(scenario: Scenario) -> WeibullPH:
     return WeibullPH(mean_time=24.0)
+
+
+def _mixture_cure(scenario: Scenario) -> MixtureCurePH:
+    return MixtureCurePH(mean_time=24.0)
+
+
+def _mspline(scenario: Scenario) -> MSplinePH:
+    return MSplinePH(knots=scenario.cuts[:2], boundary=scenario.analysis, crude_rate=1.0 / 24.0)
 
 
 def _competing(scenario: Scenario) -> dict[str, PiecewiseExponentialPH]:
@@ -51,6 +70,8 @@ def _illness_death_pem(scenario: Scenario) -> dict[str, PiecewiseExponentialPH]:
 MODELS: MappingProxyType[str, Any] = MappingProxyType({
     "piecewise_exponential": TwoArmModel("piecewise_exponential", _pem),
     "weibull": TwoArmModel("weibull", _weibull),
+    "mixture_cure": TwoArmModel("mixture_cure", _mixture_cure),
+    "mspline": TwoArmModel("mspline", _mspline),
     "competing_risks": CompetingModel("competing_risks", _competing),
     "illness_death": IllnessDeathCalibration("illness_death", _illness_death),
     "illness_death_pem": IllnessDeathCalibration("illness_death_pem", _illness_death_pem),

@@ -9,12 +9,13 @@ the one decision schema (:mod:`bridgebayes.summaries.decision`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.summaries.cure import cure_rows
 from bridgebayes.summaries.decision import (
     CURVE_COLUMNS,
     Decision,
@@ -23,20 +24,13 @@ from bridgebayes.summaries.decision import (
     percent,
     table,
 )
+from bridgebayes.summaries.rows import credible_interval, draw_row, mcse_of_mean, probability_row
 
-__all__ = ["Decision", "band_frame", "credible_interval", "decide", "draw_row", "mcse_of_mean"]
+__all__ = ["Decision", "band_frame", "credible_interval", "decide", "draw_row",
+           "mark_extrapolated", "mcse_of_mean", "survival_rows"]
 
 #: survival(times, arm) -> array (n_draws, n_times) of S(t) for arm 0 (reference) or 1.
 SurvivalFn = Callable[[np.ndarray, int], np.ndarray]
-
-
-def credible_interval(x: np.ndarray, ci: float) -> tuple[float, float, float]:
-    """``(median, lower, upper)`` of draws, equal-tailed interval of mass ``ci``."""
-    # quantiles that are draws: no interpolation, so infinite draws (median never reached)
-    # give infinite bounds instead of inf - inf
-    method = "inverted_cdf" if np.isinf(x).any() else "linear"
-    lo, med, hi = np.quantile(x, [(1 - ci) / 2, 0.5, (1 + ci) / 2], method=method)
-    return float(med), float(lo), float(hi)
 
 
 def band_frame(times: np.ndarray, values: np.ndarray, ci: float, **labels: str) -> pd.DataFrame:
@@ -47,39 +41,6 @@ def band_frame(times: np.ndarray, values: np.ndarray, ci: float, **labels: str) 
     med, lo, hi = np.quantile(values, [0.5, (1 - ci) / 2, (1 + ci) / 2], axis=0)
     return pd.DataFrame({"time": times, **labels, "median": med, "lower": lo, "upper": hi,
                          "level": ci})
-
-
-def mcse_of_mean(values: np.ndarray, chains: int) -> float:
-    """Monte Carlo standard error of the mean of draws (chain-major order), from ArviZ's
-    effective sample size; 0 for a constant."""
-    values = np.asarray(values, float).reshape(chains, -1)
-    if np.ptp(values) == 0:
-        return 0.0
-    import arviz as az
-
-    return float(np.ravel(az.mcse(values, method="mean"))[0])
-
-
-def draw_row(quantity: str, draws: np.ndarray | None, ci: float, *, chains: int = 1,
-             **values: object) -> dict[str, object]:
-    """A decision row summarising ``draws`` (median, equal-tailed interval, MCSE of the
-    median), or a row of ``values`` only when ``draws`` is ``None``."""
-    row = new_row(quantity, level=ci, **values)
-    if draws is not None:
-        draws = np.asarray(draws, float).ravel()
-        row["estimate"], row["lower"], row["upper"] = credible_interval(draws, ci)
-        if np.isfinite(draws).all() and np.ptp(draws) > 0:
-            import arviz as az
-
-            row["mcse"] = float(np.ravel(az.mcse(draws.reshape(chains, -1),
-                                                 method="median"))[0])
-    return row
-
-
-def _probability(quantity: str, event: np.ndarray, chains: int, **values: object) -> dict:
-    event = np.asarray(event, float)
-    return new_row(quantity, probability=float(event.mean()),
-                   mcse=mcse_of_mean(event, chains), **values)
 
 
 def _median_time(surv: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -105,7 +66,8 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
            extra: dict[str, np.ndarray] | None = None,
            interval_log_hr: np.ndarray | None = None,
            interval_cuts: Sequence[float] | None = None, chains: int = 1,
-           time_unit: str = "months", followup: float | None = None) -> Decision:
+           time_unit: str = "months", followup: float | None = None,
+           hr_component: str = "", cure: Mapping[str, np.ndarray] | None = None) -> Decision:
     """Turn posterior draws into decision quantities.
 
     Parameters
@@ -150,6 +112,13 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
         Unit of every time (stored in the rows, used in the sentences).
     followup
         Last observed time of the data: rows about later times are ``extrapolated``.
+    hr_component
+        What ``log_hr`` is the log HR of when it is not the whole hazard (a cure model:
+        ``"uncured patients"``): the HR rows carry it as ``component`` and the sentences
+        name it.
+    cure
+        Cure-fraction draws per arm, ``posterior`` ``(n_draws, 2)`` and ``prior``
+        ``(n_prior, 2)``: adds the rows of :func:`bridgebayes.summaries.cure.cure_rows`.
 
     Returns
     -------
@@ -171,10 +140,10 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
     hdi = az.hdi(hr, hdi_prob=ci)
     rows.append(new_row("hr_hdi", lower=float(hdi[0]), upper=float(hdi[1]), level=ci))
     for c in hr_thresholds:
-        rows.append(_probability("prob_hr_below", hr < c, chains, threshold=float(c)))
+        rows.append(probability_row("prob_hr_below", hr < c, chains, threshold=float(c)))
     in_rope = (hr >= rope[0]) & (hr <= rope[1])
-    rows.append(_probability("prob_rope", in_rope, chains, threshold=float(rope[0]),
-                             threshold_upper=float(rope[1])))
+    rows.append(probability_row("prob_rope", in_rope, chains, threshold=float(rope[0]),
+                                threshold_upper=float(rope[1])))
     for name, draws in (extra or {}).items():
         code = "aft_factor" if name.startswith("AFT factor") else name
         rows.append(draw_row(code, draws, ci, chains=chains))
@@ -182,38 +151,73 @@ def decide(log_hr: np.ndarray, *, survival: SurvivalFn | None = None,
         interval_log_hr, interval_cuts, n_draws=log_hr.size, ci=ci, chains=chains)
     rows += interval_rows
     p1 = float(np.mean(hr < 1))
+    of = f" of the {hr_component}" if hr_component else ""
     sentences = [
-        f"Under the {prior} prior, the probability that {trt} lowers the {endpoint} hazard "
-        f"compared with {ref} (HR < 1) is {percent(p1)}.",
-        f"Posterior median HR {interval_text(rows[0])}; probability of a practically "
+        f"Under the {prior} prior, the probability that {trt} lowers the {endpoint} hazard"
+        f"{of} compared with {ref} (HR < 1) is {percent(p1)}"
+        + (" (this model has no HR of the whole hazard)." if hr_component else "."),
+        f"Posterior median HR{of} {interval_text(rows[0])}; probability of a practically "
         f"negligible difference (HR {rope[0]:g}–{rope[1]:g}) {percent(float(in_rope.mean()))}.",
     ]
+    if hr_component:
+        for row in rows:
+            row["component"] = row["component"] or hr_component
     if interval_rows:
         sentences.append(_interval_sentence(interval_rows, trt, ref, time_unit))
+    if cure is not None:
+        more, text = cure_rows(cure, arms=arms, ci=ci, chains=chains)
+        rows += more
+        sentences += text
     curves = pd.DataFrame(columns=list(CURVE_COLUMNS))
     if survival is not None:
-        end = horizon or 1.5 * max([*landmarks, rmst_tau or 0.0, 1.0])
-        grid = np.linspace(0.0, end, 601)
-        surv = {0: survival(grid, 0), 1: survival(grid, 1)}
-        curves = pd.concat([band_frame(grid, surv[a], ci, arm=arms[a], component="")
-                            for a in (0, 1)], ignore_index=True)[list(CURVE_COLUMNS)]
-        rows += _landmark_rows(survival, arms, landmarks, deltas, ci, chains, sentences,
-                               endpoint, time_unit)
-        if rmst_tau is not None:
-            rows += _rmst_rows(survival, arms, rmst_tau, ci, chains)
-        for a in (0, 1):  # time: the grid end; inf = not reached by then
-            rows.append(draw_row("median_survival", _median_time(surv[a], grid), ci,
-                                 chains=chains, arm=arms[a], time=float(end)))
+        more, curves, text = survival_rows(survival, arms=arms, landmarks=landmarks,
+                                           deltas=deltas, rmst_tau=rmst_tau, horizon=horizon,
+                                           ci=ci, chains=chains, endpoint=endpoint,
+                                           time_unit=time_unit)
+        rows += more
+        sentences += text
     frame = table(rows, time_unit=time_unit)
     if followup is not None:
         frame["extrapolated"] = _beyond(frame, float(followup))
     return Decision(frame, curves, tuple(sentences))
 
 
+def survival_rows(survival: SurvivalFn, *, arms: tuple[str, str], landmarks: Sequence[float],
+                  deltas: Sequence[float], rmst_tau: float | None, horizon: float | None,
+                  ci: float, chains: int, endpoint: str, time_unit: str
+                  ) -> tuple[list[dict], pd.DataFrame, list[str]]:
+    """The survival part of a decision: posterior bands on a grid up to ``horizon``, landmark
+    S(t) and differences, RMST to ``rmst_tau``, medians; rows, curves and sentences.
+
+    Shared by :func:`decide` and the stacked (model-averaged) curves
+    (:mod:`bridgebayes.summaries.stacking`); options as in :func:`decide`.
+    """
+    end = horizon or 1.5 * max([*landmarks, rmst_tau or 0.0, 1.0])
+    grid = np.linspace(0.0, end, 601)
+    surv = {0: survival(grid, 0), 1: survival(grid, 1)}
+    curves = pd.concat([band_frame(grid, surv[a], ci, arm=arms[a], component="")
+                        for a in (0, 1)], ignore_index=True)[list(CURVE_COLUMNS)]
+    sentences: list[str] = []
+    rows = _landmark_rows(survival, arms, landmarks, deltas, ci, chains, sentences, endpoint,
+                          time_unit)
+    if rmst_tau is not None:
+        rows += _rmst_rows(survival, arms, rmst_tau, ci, chains)
+    for a in (0, 1):  # time: the grid end; inf = not reached by then
+        rows.append(draw_row("median_survival", _median_time(surv[a], grid), ci,
+                             chains=chains, arm=arms[a], time=float(end)))
+    return rows, curves, sentences
+
+
 def _beyond(frame: pd.DataFrame, followup: float) -> pd.Series:
     """Rows about times after the last follow-up (medians: an estimate beyond it)."""
     median = frame["quantity"] == "median_survival"
     return np.where(median, frame["estimate"] > followup, frame["time"] > followup)
+
+
+def mark_extrapolated(frame: pd.DataFrame, followup: float) -> pd.DataFrame:
+    """``frame`` with ``extrapolated`` set on rows about times after ``followup`` (the last
+    observed time; medians: an estimate beyond it)."""
+    return frame.assign(extrapolated=_beyond(frame, float(followup)).astype(bool))
 
 
 def _landmark_rows(survival: SurvivalFn, arms: tuple[str, str], landmarks: Sequence[float],
@@ -230,8 +234,8 @@ def _landmark_rows(survival: SurvivalFn, arms: tuple[str, str], landmarks: Seque
         rows.append(diff_row := draw_row("survival_difference", diff, ci, chains=chains,
                                          arm=pair, time=t))
         for delta in deltas:
-            rows.append(_probability("prob_survival_difference_above", diff > delta, chains,
-                                     arm=pair, time=t, threshold=float(delta)))
+            rows.append(probability_row("prob_survival_difference_above", diff > delta,
+                                        chains, arm=pair, time=t, threshold=float(delta)))
         sentences.append(
             f"At {t:g} {unit}, {endpoint} is {100 * np.median(s_trt[:, j]):.0f}% with "
             f"{arms[1]} vs {100 * np.median(s_ref[:, j]):.0f}% with {arms[0]} (difference "
@@ -272,7 +276,7 @@ def _interval_rows(log_hr: np.ndarray, cuts: Sequence[float] | None, *, n_draws:
                 else f"≥{edges[j]:g}")
         rows.append(draw_row("interval_hr", np.exp(log_hr[:, j]), ci, chains=chains,
                              component=part, time=edges[j]))
-        rows.append(_probability("prob_interval_hr_below", log_hr[:, j] < 0, chains,
+        rows.append(probability_row("prob_interval_hr_below", log_hr[:, j] < 0, chains,
                                  component=part, time=edges[j], threshold=1.0))
     return rows
 

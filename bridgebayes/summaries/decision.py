@@ -78,6 +78,17 @@ QUANTITIES = {
     "prob_cumulative_hazard_ratio_below": "P(cumulative hazard ratio at {t} {u} < {c})",
     "prob_joint": "P(OS difference > 0 and NRM difference < {c} at {t} {u})",
     "prob_survival_between": "P({c} < S({t} {u}) < {c2})",
+    "cure_fraction": "cure fraction",
+    "cure_fraction_prior": "cure fraction, prior",
+    "cure_fraction_narrowing": "cure fraction: interval narrower than the prior's by",
+    "cure_fraction_overlap": "cure fraction: prior–posterior overlap",
+    "cure_difference": "cure fraction difference",
+    "uncured_survival": "survival of the uncured at {t} {u} (end of follow-up)",
+    "prob_cure_difference_above": "P(cure fraction difference > {c})",
+    "prior_prob_cure_difference_above": "prior P(cure fraction difference > {c})",
+    "stacking_weight": "stacking weight",
+    "survival_spread": "S({t} {u}): spread of the models' medians",
+    "rmst_spread": "RMST({t} {u}): spread of the models' medians",
 }
 
 _DEFAULTS = {"analysis": "two_arm", "endpoint": "", "family": "", "prior": "", "component": "",

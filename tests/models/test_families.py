@@ -21,6 +21,8 @@ from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.models.families import (
     FAMILIES,
+    MixtureCurePH,
+    MSplinePH,
     PiecewiseExponentialPH,
     SurvivalFamily,
     WeibullPH,
@@ -418,7 +420,8 @@ def test_tiny_nuts_smoke():
 # ------------------------------------------------------------------ registry and validation
 def test_registry_is_closed_and_complete():
     assert dict(FAMILIES) == {"piecewise_exponential": PiecewiseExponentialPH,
-                              "weibull": WeibullPH}
+                              "weibull": WeibullPH, "mixture_cure": MixtureCurePH,
+                              "mspline": MSplinePH}
     assert get_family("weibull") is WeibullPH
     with pytest.raises(TypeError):
         FAMILIES["cox"] = WeibullPH  # type: ignore[index]

@@ -21,7 +21,8 @@ from bridgebayes.report.view import load_view
 from bridgebayes.run.pipeline import run
 
 SECTIONS = ["answer", "study", "methods", "endpoint-grfs", "hazard-ratios", "checks",
-            "reconstruction-sensitivity", "competing-risks", "safety", "reference",
+            "model-averaging", "reconstruction-sensitivity", "competing-risks", "safety",
+            "reference",
             "provenance"]
 COLLAPSED = ["checks", "reconstruction-sensitivity", "safety", "reference", "provenance"]
 HSCT_WORDS = re.compile(r"transplant|GVHD|HSCT|relapse|CAR-T|blinatumomab|NRM", re.I)
@@ -86,7 +87,7 @@ def test_the_style_sheet_is_inlined_verbatim(html):
 def test_every_figure_has_alt_text_equal_to_its_caption(html, out):
     figures = re.findall(r'<figure id="fig-([^"]+)"><img src="[^"]+" alt="([^"]*)">'
                          r"<figcaption>([^<]*)</figcaption></figure>", html)
-    assert len(figures) == len(list((out / "figures").glob("*.png"))) == 6
+    assert len(figures) == len(list((out / "figures").glob("*.png"))) == 7
     for name, alt, caption in figures:
         assert alt and alt == caption and len(alt) > 40, name
 
@@ -307,6 +308,7 @@ def test_a_bayesian_report_of_a_one_endpoint_table_speaks_its_own_words(remissio
     text = visible_text(page)
     assert re.findall(r'<section id="([^"]+)"', page) == [
         "answer", "study", "methods", "endpoint-remission", "hazard-ratios", "checks",
+        "model-averaging",
         "reference", "provenance"]
     assert not HSCT_WORDS.search(text), HSCT_WORDS.search(text)
     assert "Read this first" not in page  # a randomised trial of patient-level data

@@ -27,11 +27,12 @@ from bridgebayes.summaries.decision import COLUMNS
 
 TABLES = {"aalen_johansen", "at_risk", "competing_curves", "competing_decisions",
           "competing_vs_aalen_johansen", "decisions", "diagnostics", "ensemble_decisions",
+          "extrapolation_curves", "extrapolation_decisions",
           "fidelity", "hr_density", "illness_death_transitions", "km", "posterior_curves",
           "power_scaling", "ppc", "reconstruction_sensitivity", "reference_landmarks",
           "reference_tests", "safety"}
-FIGURES = {"cif_relapse_nrm", "forest", f"hr_{SEED_FIT}", f"km_{SEED_FIT}", f"ppc_{SEED_FIT}",
-           "summary"}
+FIGURES = {"cif_relapse_nrm", "fan_grfs__skeptical", "forest", f"hr_{SEED_FIT}", f"km_{SEED_FIT}",
+           f"ppc_{SEED_FIT}", "summary"}
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def test_results_json_has_the_documented_sections(results):
         "schema_version", "provenance", "study", "resolved_spec", "primary", "decisions",
         "diagnostics", "power_scaling", "ppc", "reference", "fidelity",
         "reconstruction_sensitivity", "competing", "safety", "sentences", "priors",
-        "families", "checks", "checks_passed"}
+        "families", "model_averaging", "checks", "checks_passed"}
     assert "loo_comparison" not in results  # one family: nothing to compare
     assert results["checks_passed"] is True
     study = results["study"]

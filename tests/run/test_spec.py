@@ -91,10 +91,11 @@ BROKEN = [
      r"'bayes\.endpoints'.*\['efs'\]"),
     ("endpoint-twice", lambda t: t.replace('["os", "pfs", "grfs"]', '["os", "os"]'),
      r"'bayes\.endpoints': expected distinct endpoints \(listed twice: \['os'\]\)"),
-    ("unknown-family", lambda t: t.replace('"weibull"]', '"gompertz"]'),
+    ("unknown-family", lambda t: t.replace('"mspline"]', '"gompertz"]'),
      r"'bayes\.families'.*\['gompertz'\]"),
-    ("empty-families", lambda t: t.replace('families = ["piecewise_exponential", "weibull"]',
-                                           "families = []"), r"'bayes\.families'"),
+    ("empty-families", lambda t: t.replace(
+        'families = ["piecewise_exponential", "weibull", "mixture_cure", "mspline"]',
+        "families = []"), r"'bayes\.families'"),
     ("unknown-prior", lambda t: t.replace('"enthusiastic"]', '"optimistic"]'),
      r"'bayes\.priors\.os': expected priors declared in \[priors\] or built in .*"
      r"got 'optimistic'"),
@@ -229,7 +230,8 @@ def test_the_seed_spec_is_valid(repo_root):
                         "pfs": ("neutral", "skeptical"), "grfs": ("neutral", "skeptical")}
     assert b.family_options == {"piecewise_exponential": {"n_intervals": 4}}
     assert (b.landmarks, b.rmst_tau, b.seed) == ((12.0, 24.0), 24.0, 20250401)
-    assert len(b.combinations()) == 2 * (3 + 2 + 2)
+    assert b.families == ("piecewise_exponential", "weibull", "mixture_cure", "mspline")
+    assert len(b.combinations()) == 4 * (3 + 2 + 2)
     assert b.combinations()[:3] == [("os", "piecewise_exponential", "neutral"),
                                     ("os", "piecewise_exponential", "skeptical"),
                                     ("os", "piecewise_exponential", "enthusiastic")]

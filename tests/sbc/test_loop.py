@@ -1,6 +1,7 @@
 """Simulation-based calibration: fixed-scale priors, simulator, ranks, smoke SBC, negative controls.
 
-The smoke SBC (100 simulations per model, small scenario, exact oracle) must pass the same
+The smoke SBC (100 simulations per model, small scenario, exact oracle; 12 short NUTS
+simulations for the families without an oracle: mixture cure, M-spline) must pass the same
 χ² test as the release run; the negative controls show that this test detects a posterior
 that is shifted by one posterior SD or too narrow.
 """
@@ -263,6 +264,24 @@ def test_smoke_sbc_exact_path_is_calibrated(smoke, name):
     assert len(rank_figure(result).axes) == len(summary) + 1
 
 
+#: Families without an exact posterior: their smoke SBC runs on NUTS (short chains).
+NUTS_ONLY = [name for name in MODELS if not MODELS[name].has_exact]
+
+
+@pytest.mark.parametrize("name", NUTS_ONLY)
+def test_smoke_sbc_nuts_path_of_families_without_an_exact_posterior(name):
+    from bridgebayes.inference.driver import SamplerSettings
+
+    result = run_sbc(name, "small", n_sims=12, seed=SEED, method="nuts",
+                     nuts=SamplerSettings(chains=2, draws=250, tune=250))
+    summary = result.summary()
+    assert list(summary["quantity"]) == list(get_model(name).quantities(get_scenario("small")))
+    assert (summary["p_value"] > 0.005).all(), summary
+    assert result.prob_check()["p_value"] > 0.005
+    with pytest.raises(BridgeBayesError, match="no exact posterior"):
+        run_sbc(name, "small", n_sims=1, seed=SEED)
+
+
 def _shifted(draws, rng):
     return draws | {"log_hr": draws["log_hr"] + draws["log_hr"].std()}
 
@@ -339,9 +358,11 @@ def test_registry_has_the_canonical_names_and_the_cli_offers_them(capsys):
     from bridgebayes.cli.commands import build_parser, main
     from bridgebayes.sbc.command import ALL_MODELS
 
-    assert ALL_MODELS == tuple(MODELS) == ("piecewise_exponential", "weibull",
-                                           "competing_risks", "illness_death",
+    assert ALL_MODELS == tuple(MODELS) == ("piecewise_exponential", "weibull", "mixture_cure",
+                                           "mspline", "competing_risks", "illness_death",
                                            "illness_death_pem")
+    assert [name for name in MODELS if not MODELS[name].has_exact] == ["mixture_cure",
+                                                                      "mspline"]
     assert all(MODELS[name].name == name for name in MODELS)
     assert build_parser().parse_args(["sbc"]).models is None  # -> every registered model
     assert main(["sbc", "--models", "pem", "--n-sims", "1"]) == 2  # old alias: refused

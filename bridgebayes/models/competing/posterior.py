@@ -27,7 +27,7 @@ from bridgebayes.models.competing.data import cause_specific_data, check_competi
 from bridgebayes.models.competing.incidence import cumulative_incidence, incidence_grid
 from bridgebayes.models.families import SurvivalFamily
 from bridgebayes.models.families.draws import Draws
-from bridgebayes.summaries.decide import band_frame, draw_row, mcse_of_mean
+from bridgebayes.summaries.decide import band_frame
 from bridgebayes.summaries.decision import (
     CURVE_COLUMNS,
     Decision,
@@ -36,6 +36,7 @@ from bridgebayes.summaries.decision import (
     percent,
     table,
 )
+from bridgebayes.summaries.rows import draw_row, mcse_of_mean
 
 __all__ = ["CauseModel", "CompetingRisksPosterior", "exact_competing_risks",
            "families_per_cause"]

@@ -17,12 +17,16 @@ from types import MappingProxyType
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.models.families.base import Draws, SurvivalFamily
 from bridgebayes.models.families.draws import posterior_draws
+from bridgebayes.models.families.mixture_cure import MixtureCurePH
+from bridgebayes.models.families.mspline import MSplinePH
 from bridgebayes.models.families.piecewise_exponential import PiecewiseExponentialPH
 from bridgebayes.models.families.weibull import WeibullPH
 
 __all__ = [
     "FAMILIES",
     "Draws",
+    "MSplinePH",
+    "MixtureCurePH",
     "PiecewiseExponentialPH",
     "SurvivalFamily",
     "WeibullPH",
@@ -32,7 +36,8 @@ __all__ = [
 
 #: Family name -> class.
 FAMILIES: MappingProxyType[str, type[SurvivalFamily]] = MappingProxyType({
-    cls.name: cls for cls in (PiecewiseExponentialPH, WeibullPH)})
+    cls.name: cls for cls in (PiecewiseExponentialPH, WeibullPH, MixtureCurePH,
+                                        MSplinePH)})
 
 
 def get_family(name: str) -> type[SurvivalFamily]:
@@ -41,7 +46,8 @@ def get_family(name: str) -> type[SurvivalFamily]:
     Parameters
     ----------
     name
-        A key of :data:`FAMILIES`: ``"piecewise_exponential"`` or ``"weibull"``.
+        A key of :data:`FAMILIES`: ``"piecewise_exponential"``, ``"weibull"``,
+        ``"mixture_cure"``, ``"mspline"``.
 
     Returns
     -------

@@ -260,13 +260,37 @@ class SurvivalFamily(ABC):
 
     def event_times(self, draws: Draws, unit_exp: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Event times of units with arm ``x`` from standard exponential variates
-        ``unit_exp`` (``H(T) = E``), for PH families: ``H0(T) = E / HR^x``.
+        ``unit_exp`` (``H(T) = E``): for PH families ``H0(T) = E / HR^x``; otherwise each
+        arm's own cumulative hazard is inverted (``inf`` where it stays below ``E``: cured).
 
         ``draws`` hold one draw (leading axis 1); returns shape ``(n,)``.
         """
-        target = np.asarray(unit_exp, float) * np.exp(-np.ravel(draws["log_hr"])[0]
-                                                     * np.asarray(x, float))
+        unit_exp, x = np.asarray(unit_exp, float), np.asarray(x, float)
+        if not self.hazard_ratio_effect():
+            out = np.empty(unit_exp.shape)
+            for arm in np.unique(x):
+                members = x == arm
+                out[members] = invert_log_cumhaz(lambda t, a=arm: self.log_cumhaz(draws, t, a),
+                                                 unit_exp[members][None, :])[0]
+            return out
+        target = unit_exp * np.exp(-np.ravel(draws["log_hr"])[0] * x)
         return self.baseline_inverse(draws, target[None, :])[0]
+
+    def hazard_ratio_effect(self) -> bool:
+        """Whether the treatment arm's hazard is the reference hazard times the
+        piecewise-constant HR of :meth:`effect_pieces` (PH families: one piece).  ``False``
+        for models whose effect is not a hazard ratio on the whole hazard (a cure fraction
+        per arm, a non-PH spline): planning then approximates them on a time grid, and the
+        ``hr`` decision rows name the part of the model the HR is about (their
+        ``component``, from :meth:`decision_options`).
+        """
+        return True
+
+    def guardrail_notes(self, draws: Draws, data: EndpointData) -> tuple[str, ...]:
+        """Family-specific small-sample warnings for a fit of ``data`` (e.g. a cure fraction
+        the data cannot identify); :func:`bridgebayes.inference.fit.fit` adds them to the
+        general ones (few events, prior-dominated log HR).  Default: none."""
+        return ()
 
     def prior_draws(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         """``n`` draws of the parameters from the prior (the posterior-draw format).
@@ -302,7 +326,12 @@ class SurvivalFamily(ABC):
 
     def effect_pieces(self, draws: Draws) -> tuple[np.ndarray, np.ndarray]:
         """The treatment effect as piecewise-constant log HRs ``(n_draws, K)`` and their
-        ``K - 1`` change points (proportional hazards: one piece)."""
+        ``K - 1`` change points (proportional hazards: one piece).  Families whose effect is
+        not a hazard ratio (:meth:`hazard_ratio_effect`) raise."""
+        if not self.hazard_ratio_effect():
+            raise BridgeBayesError(f"family {self.name!r}: the treatment effect is not a hazard "
+                                   "ratio on the whole hazard; approximate the arms' hazards "
+                                   "on a time grid instead (planning does)")
         return np.asarray(draws["log_hr"], float).reshape(-1, 1), np.empty(0)
 
     def cumhaz_rows(self, draws: Draws, t: np.ndarray) -> np.ndarray:

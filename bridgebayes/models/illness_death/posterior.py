@@ -34,8 +34,9 @@ from bridgebayes.models.illness_death.data import (
     IllnessDeathData,
     transition_data,
 )
-from bridgebayes.summaries.decide import band_frame, credible_interval, draw_row, mcse_of_mean
+from bridgebayes.summaries.decide import band_frame
 from bridgebayes.summaries.decision import CURVE_COLUMNS, Decision, new_row, table
+from bridgebayes.summaries.rows import credible_interval, draw_row, mcse_of_mean
 
 __all__ = ["QUANTITIES", "IllnessDeathModel", "IllnessDeathPosterior", "exact_illness_death",
            "state_probabilities"]

@@ -39,12 +39,14 @@ import pytensor.tensor as pt
 from bridgebayes.data.cohort import load_cohort
 from bridgebayes.inference import driver as samplers
 from bridgebayes.models.families import get_family
-from bridgebayes.models.priors import log_hr_prior
+from bridgebayes.run.spec import load_spec
+from bridgebayes.run.spec_sections import named_prior
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "NUTS sampler: PyMC vs nutpie, compile once (seed cohort)"
 ENDPOINTS = ("os", "grfs")
 PRIORS = ("neutral", "skeptical", "enthusiastic")
+SEED_PRIORS = load_spec(ROOT / "models" / "cao2025.toml").priors
 NUTS = {"draws": 1000, "tune": 1000, "chains": 4, "cores": 1, "target_accept": 0.9}
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -64,7 +66,7 @@ model {
 
 
 def family(name: str, prior: str):
-    p = log_hr_prior(prior).prior.kwargs
+    p = named_prior(prior, SEED_PRIORS)  # built in, or the seed spec's own (enthusiastic)
     options = {"log_hr_mu": p["mu"], "log_hr_sigma": p["sigma"]}
     return get_family(name)(**options)  # a canonical registry name
 

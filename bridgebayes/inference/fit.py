@@ -214,7 +214,7 @@ def fit(data: EndpointData | Cohort | pd.DataFrame, family: SurvivalFamily | str
         Endpoint of a ``Cohort`` (``"os"``, ``"pfs"``, ``"grfs"``), or the name of a
         DataFrame's endpoint.
     prior
-        A named log-HR prior (``"neutral"``, ``"skeptical"``, ``"enthusiastic"``, optionally
+        A built-in log-HR prior (``"neutral"``, ``"skeptical"``, optionally
         ``-weak``/``-strong``) replacing the family's ``log_hr_mu``/``log_hr_sigma``.
     arms
         ``(reference, treatment)`` labels of a DataFrame's ``arm`` column.

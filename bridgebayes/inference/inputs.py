@@ -4,7 +4,7 @@ object.
 Data: ``EndpointData``; a :class:`~bridgebayes.data.cohort.Cohort` with ``endpoint=``; or a
 lifelines-style ``DataFrame`` (``duration, event, arm``) with ``arms=``.  Family: an object or
 a registered name (``"weibull"``, ``"piecewise_exponential"``).  Prior: a named log-HR prior
-(``"skeptical"``, ``"enthusiastic-strong"``; :func:`bridgebayes.models.priors.log_hr_prior`) that
+(``"neutral"``, ``"skeptical-strong"``; :func:`bridgebayes.models.priors.log_hr_prior`) that
 replaces the family's ``log_hr_mu`` / ``log_hr_sigma``.
 """
 

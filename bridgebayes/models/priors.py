@@ -1,6 +1,7 @@
 """Prior objects (closed registry, TOML round trip, PyMC + scipy twins) and named priors on
 ``log_hr``, the log hazard ratio of treatment (CAR-T) vs reference (blinatumomab): HR < 1
-favours treatment. Named sets: neutral / skeptical / enthusiastic, weak / moderate / strong."""
+favours treatment. Built-in named sets: neutral / skeptical, weak / moderate / strong; a study's
+own informative priors (e.g. an enthusiastic one) are declared in its spec."""
 
 from __future__ import annotations
 
@@ -176,12 +177,9 @@ class NamedPrior:
 STRENGTHS: Mapping[str, float] = MappingProxyType({"weak": 2.0, "moderate": 1.0, "strong": 0.5})
 _CONVENTIONS = ("Zampieri FG et al., Am J Respir Crit Care Med 2021;203:543-552; "
                 "Goligher EC et al., JAMA 2018;320:2251-2259")
-_ZHAI_LOG_HR = math.log(math.log(0.75) / math.log(0.57))  # PH: HR = log S_T / log S_R = 0.512
 _KINDS = {  # kind -> (mu, sd at moderate strength, source)
     "neutral": (0.0, 1.0, "Weakly informative default; strengths after " + _CONVENTIONS),
     "skeptical": (0.0, 0.42, _CONVENTIONS),
-    "enthusiastic": (_ZHAI_LOG_HR, 0.42, "Zhai Y et al., Expert Rev Hematol 2024;17:67-76 (2-y "
-                     "OS after allo-SCT 75% vs 57%); strengths after " + _CONVENTIONS),
 }
 
 
@@ -190,24 +188,21 @@ def _meaning(kind: str, strength: str, prior: Prior) -> str:
         lo, hi = np.exp(prior.scipy().ppf([0.025, 0.975]))
         return (f"Neutral ({strength}): no difference is the most likely value, and the HR has "
                 f"95% prior probability of lying between {lo:.2g} and {hi:.2g}.")
-    if kind == "skeptical":
-        return (f"Sceptical ({strength}): centred on no difference, with "
-                f"{100 * prior.cdf(math.log(0.5)):.2g}% prior probability that the HR is below 0.5 "
-                "(a halving of the hazard).")
-    return (f"Enthusiastic for CAR-T at most — cross-study, unadjusted ({strength}): centred on "
-            f"HR {math.exp(prior.kwargs['mu']):.2f}, with {100 * (1 - prior.cdf(0.0)):.2g}% prior "
-            "probability that CAR-T is no better (HR above 1).")
+    return (f"Sceptical ({strength}): centred on no difference, with "
+            f"{100 * prior.cdf(math.log(0.5)):.2g}% prior probability that the HR is below 0.5 "
+            "(a halving of the hazard).")
 
 
 def log_hr_prior(kind: str, *, strength: str = "moderate") -> NamedPrior:
-    """A named Normal prior on ``log_hr``: ``kind`` neutral, skeptical or enthusiastic.
+    """A built-in Normal prior on ``log_hr``: ``kind`` neutral or skeptical.
 
     Moderate: *neutral* Normal(0, 1) is weakly informative — 95% prior mass for HR in
     [0.14, 7.1], wider than any plausible effect of a bridging therapy, so the data dominate
     while absurd HRs (< 0.1, > 10) are discounted; *skeptical* Normal(0, 0.42): P(HR < 0.5)
-    = 4.9%; *enthusiastic* Normal(log 0.51, 0.42), centred on the cross-study HR of Zhai et
-    al. 2024: P(HR > 1) = 5.5%. ``strength`` scales the sd by :data:`STRENGTHS` (x2, x1, x0.5).
-    :data:`LOG_HR_PRIORS` holds the three moderate priors, keyed by name.
+    = 4.9%. Both are centred on no difference, so they suit any study; a prior that favours
+    one arm belongs to the study and is declared in its spec (``[priors.<name>]``; the seed
+    study's enthusiastic prior is in ``models/cao2025.toml``). ``strength`` scales the sd by
+    :data:`STRENGTHS` (x2, x1, x0.5). :data:`LOG_HR_PRIORS` holds the two moderate priors.
 
     Examples
     --------
@@ -257,7 +252,7 @@ def describe(named: Mapping[str, NamedPrior] | None = None) -> pd.DataFrame:
     --------
     >>> table = describe()
     >>> table["name"].tolist(), round(float(table.loc[1, "P(HR<0.5)"]), 4)
-    (['neutral', 'skeptical', 'enthusiastic'], 0.0494)
+    (['neutral', 'skeptical'], 0.0494)
     """
     rows = []
     for item in (LOG_HR_PRIORS if named is None else named).values():

@@ -9,8 +9,9 @@ Bayesian threshold ``gamma`` can be calibrated on the same simulations:
   piecewise-exponential PH model (Gamma baseline, analysis cut points fixed in advance).
 
 Analysis priors on ``log_hr`` (:func:`analysis_prior`): ``vague`` ``Normal(0, vague_sd)``;
-the named sets of :mod:`bridgebayes.models.priors` (``neutral``, ``skeptical``, ``enthusiastic``,
-optionally ``-weak``/``-strong``); ``borrowing``: a Normal approximation ``Normal(m, s)`` of
+the built-in sets of :mod:`bridgebayes.models.priors` (``neutral``, ``skeptical``,
+optionally ``-weak``/``-strong``); a Normal prior the plan spec declares in
+``[priors.<name>]`` (as in a run spec); ``borrowing``: a Normal approximation ``Normal(m, s)`` of
 the current posterior's log HR, discounted by a power prior (``sd = s / sqrt(a0)``) and
 made robust by a vague component of weight ``w``: ``(1 − w) Normal(m, s / sqrt(a0)) + w
 Normal(0, vague_sd)``.
@@ -18,7 +19,9 @@ Normal(0, vague_sd)``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -63,8 +66,10 @@ class AnalysisPlan:
 
 def analysis_prior(name: str, *, vague_sd: float = 10.0,
                    posterior_log_hr: np.ndarray | None = None, borrow_a0: float = 1.0,
-                   borrow_weight: float = 0.0) -> NormalMixture:
-    """The analysis prior called ``name`` (module docstring).
+                   borrow_weight: float = 0.0,
+                   declared: Mapping[str, Mapping[str, Any]] | None = None) -> NormalMixture:
+    """The analysis prior called ``name`` (module docstring); ``declared`` holds the plan
+    spec's own ``[priors.<name>]`` Normal priors, which take precedence over built-in names.
 
     Examples
     --------
@@ -77,6 +82,8 @@ def analysis_prior(name: str, *, vague_sd: float = 10.0,
     """
     from bridgebayes.models.priors import log_hr_normal
 
+    if declared and name in declared:
+        return NormalMixture.normal(float(declared[name]["mu"]), float(declared[name]["sigma"]))
     if name == "vague":
         return NormalMixture.normal(0.0, vague_sd)
     if name == "borrowing":

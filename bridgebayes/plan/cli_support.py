@@ -70,7 +70,8 @@ def build_job(spec: PlanSpec) -> tuple[PlanJob, pd.DataFrame]:
     priors = tuple((name, analysis_prior(name, vague_sd=a.get("vague_sd", 10.0),
                                          posterior_log_hr=undiscounted,
                                          borrow_a0=a.get("borrow_a0", 1.0),
-                                         borrow_weight=a.get("borrow_weight", 0.0)))
+                                         borrow_weight=a.get("borrow_weight", 0.0),
+                                         declared=spec.priors))
                    for name in a["priors"])
     plan = AnalysisPlan(cuts=a["cuts"], priors=priors, threshold=a.get("threshold", 1.0))
     design_keys = {k: v for k, v in spec.design.items() if k != "n_total"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import numpy as np
 
 from bridgebayes.core.errors import BridgeBayesError, SpecError
 from bridgebayes.core.readers import read_toml
+from bridgebayes.run.spec_sections import prior_tables
 
 __all__ = ["PlanSpec", "load_plan_spec"]
 
@@ -37,7 +38,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
                       "vague_sd": float, "borrow_a0": float, "borrow_weight": float,
                       "threshold": float, "power_hrs": list},
 }
-PRIOR_NAMES = ("vague", "borrowing", "neutral", "skeptical", "enthusiastic")
+PRIOR_NAMES = ("vague", "borrowing", "neutral", "skeptical")
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class PlanSpec:
     design_prior: dict[str, Any]
     design: dict[str, Any]
     analysis: dict[str, Any]
+    priors: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _err(path: Path, key: str, expected: str, got: object = "<missing>") -> SpecError:
@@ -121,8 +123,9 @@ def load_plan_spec(path: str | os.PathLike[str]) -> PlanSpec:
             raise SpecError(f"{path}: missing table [plan.{sub}]")
     prior = _design_prior(path, _typed(path, "plan.design_prior", plan["design_prior"]))
     design = _design(path, _typed(path, "plan.design", plan["design"]))
+    declared = prior_tables(path, doc.get("priors", {}))
     analysis = _analysis(path, _typed(path, "plan.analysis", plan.get("analysis", {})),
-                         has_posterior="posterior" in prior)
+                         has_posterior="posterior" in prior, declared=declared)
     for key in ("seed", "n_sims", "chunk_size", "workers"):
         if key in plan and plan[key] < (0 if key == "seed" else 1):
             raise _err(path, f"plan.{key}", "an integer >= " + ("0" if key == "seed" else "1"),
@@ -133,7 +136,7 @@ def load_plan_spec(path: str | os.PathLike[str]) -> PlanSpec:
                     n_sims=plan.get("n_sims", 10_000), chunk_size=plan.get("chunk_size", 1000),
                     target_assurance=float(plan.get("target_assurance", 0.8)),
                     workers=plan.get("workers", 2), design_prior=prior, design=design,
-                    analysis=analysis)
+                    analysis=analysis, priors=declared)
 
 
 def _design_prior(path: Path, t: dict[str, Any]) -> dict[str, Any]:
@@ -214,17 +217,19 @@ def _design(path: Path, t: dict[str, Any]) -> dict[str, Any]:
     return t
 
 
-def _analysis(path: Path, t: dict[str, Any], *, has_posterior: bool) -> dict[str, Any]:
+def _analysis(path: Path, t: dict[str, Any], *, has_posterior: bool,
+              declared: dict[str, dict[str, Any]]) -> dict[str, Any]:
     key = "plan.analysis"
     t["cuts"] = _numbers(path, f"{key}.cuts", t["cuts"], increasing=True) if "cuts" in t else (
         6.0, 12.0, 24.0)
     priors = t.setdefault("priors", ["vague"])
-    bad = [p for p in priors if not isinstance(p, str) or p.partition("-")[0] not in PRIOR_NAMES
+    bad = [p for p in priors if not isinstance(p, str) or (p not in declared and (
+           p.partition("-")[0] not in PRIOR_NAMES
            or (p.partition("-")[2] and p.partition("-")[2] not in ("weak", "strong"))
-           or (p in ("vague", "borrowing") and "-" in p)]
+           or (p in ("vague", "borrowing") and "-" in p)))]
     if not priors or bad or len(set(priors)) < len(priors):
-        raise _err(path, f"{key}.priors", f"distinct names from {list(PRIOR_NAMES)} (named sets "
-                   "optionally -weak/-strong)", priors)
+        raise _err(path, f"{key}.priors", f"distinct names from {list(PRIOR_NAMES)} (built-in "
+                   "sets optionally -weak/-strong) or declared in [priors]", priors)
     if "borrowing" in priors and not has_posterior:
         raise _err(path, f"{key}.priors", "'borrowing' only with plan.design_prior.posterior",
                    priors)

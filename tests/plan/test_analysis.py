@@ -126,7 +126,7 @@ def test_bad_inputs_are_refused():
 
 def test_analysis_priors():
     assert analysis_prior("vague", vague_sd=5.0).sds == (5.0,)
-    assert analysis_prior("enthusiastic-strong").sds == (0.21,)
+    assert analysis_prior("skeptical-strong").sds == (0.21,)
     draws = np.random.default_rng(1).normal(-0.5, 0.3, 4000)
     p = analysis_prior("borrowing", posterior_log_hr=draws, borrow_a0=0.5)
     assert p.means == (pytest.approx(draws.mean()),)

@@ -138,6 +138,21 @@ def test_bad_specs_name_file_and_key(tmp_path, old, new, match):
     assert str(path) in str(info.value)
 
 
+def test_a_prior_declared_in_the_plan_spec_is_an_analysis_prior(tmp_path):
+    declared = ('[priors.hopeful]\ndist = "Normal"\nmu = -0.67\nsigma = 0.42\n'
+                'meaning = "favours treatment"\nsource = "a meta-analysis"\n\n[plan]')
+    text = TINY.replace("[plan]\n", declared + "\n", 1).replace(
+        'priors = ["vague", "skeptical-weak"]', 'priors = ["vague", "hopeful"]')
+    spec = load_plan_spec(_spec(tmp_path, text))
+    assert spec.analysis["priors"] == ("vague", "hopeful")
+    job, _ = build_job(spec)
+    assert dict(job.analysis.priors)["hopeful"].means == (-0.67,)
+    assert dict(job.analysis.priors)["hopeful"].sds == (0.42,)
+    bad = text.replace("sigma = 0.42", "sigma = -1")
+    with pytest.raises(SpecError, match=r"priors\.hopeful.*sigma"):
+        load_plan_spec(_spec(tmp_path, bad))
+
+
 def test_id_must_match_the_file_name(tmp_path):
     path = tmp_path / "other.toml"
     path.write_text(TINY.format(name="tiny"))

@@ -295,8 +295,9 @@ def read_toml(path: str | os.PathLike[str],
               error: type[BridgeBayesError] = BridgeBayesError) -> tuple[bytes, dict]:
     """The raw bytes (for hashing) and the parsed table of a UTF-8 TOML file.
 
-    Raises ``error`` naming the file for the problems of :func:`read_text` and for
-    invalid TOML (with tomllib's line and column).
+    Raises ``error`` naming the file for the problems of :func:`read_text`, for invalid TOML
+    (with tomllib's line and column) and for an integer outside TOML's 64-bit range (the TOML
+    standard requires an error there; tomllib accepts any size).
 
     Examples
     --------
@@ -307,9 +308,27 @@ def read_toml(path: str | os.PathLike[str],
     path, raw = _read_bytes(path, "TOML file", error)
     text = _decode(path, raw, "TOML file", error)
     try:
-        return raw, tomllib.loads(text)
+        doc = tomllib.loads(text)
     except (ValueError, RecursionError) as exc:  # TOMLDecodeError, or an integer too long
         raise error(f"{path}: not valid TOML: {exc}") from None
+    if huge := _huge_integers(doc):
+        key, value = huge[0]
+        shown = str(value) if len(str(value)) <= 30 else f"{str(value)[:12]}...({len(str(value))} digits)"
+        raise error(f"{path}: key {key!r}: integer {shown} is outside TOML's 64-bit range "
+                    f"[-2^63, 2^63 - 1]")
+    return raw, doc
+
+
+def _huge_integers(node: object, key: str = "") -> list[tuple[str, int]]:
+    """``(key, value)`` of every integer outside the signed 64-bit range, in document order."""
+    if isinstance(node, dict):
+        return [hit for k, v in node.items() for hit in _huge_integers(v, f"{key}.{k}" if key
+                                                                       else str(k))]
+    if isinstance(node, list):
+        return [hit for i, v in enumerate(node) for hit in _huge_integers(v, f"{key}[{i}]")]
+    if isinstance(node, int) and not isinstance(node, bool) and not -2**63 <= node < 2**63:
+        return [(key, node)]
+    return []
 
 
 def read_json(path: str | os.PathLike[str], *, what: str = "JSON file",

@@ -126,10 +126,10 @@ def load_plan_spec(path: str | os.PathLike[str]) -> PlanSpec:
     declared = prior_tables(path, doc.get("priors", {}))
     analysis = _analysis(path, _typed(path, "plan.analysis", plan.get("analysis", {})),
                          has_posterior="posterior" in prior, declared=declared)
-    for key in ("seed", "n_sims", "chunk_size", "workers"):
-        if key in plan and plan[key] < (0 if key == "seed" else 1):
-            raise _err(path, f"plan.{key}", "an integer >= " + ("0" if key == "seed" else "1"),
-                       plan[key])
+    for key, lo, hi in (("seed", 0, 2**63 - 1), ("n_sims", 1, 10_000_000),
+                        ("chunk_size", 1, 10_000_000), ("workers", 1, 1024)):
+        if key in plan and not lo <= plan[key] <= hi:
+            raise _err(path, f"plan.{key}", f"an integer in [{lo}, {hi:,}]", plan[key])
     _range(path, "plan.target_assurance", plan.get("target_assurance"), 0.0, 1.0)
     return PlanSpec(path=path, sha256=hashlib.sha256(raw).hexdigest(), id=path.stem,
                     arms=(arms["reference"], arms["treatment"]), seed=plan.get("seed", 1),

@@ -232,6 +232,12 @@ def _family_options(path: Path, table: dict, families: tuple[str, ...]) -> dict[
     return out
 
 
+# (key, lowest, highest): a seed is any unsigned 63-bit integer; more than a million draws per
+# chain or 64 chains is a typo, not an analysis (it would only exhaust memory)
+_SAMPLER_INTEGERS = (("seed", 0, 2**63 - 1), ("chains", 1, 64), ("draws", 1, 1_000_000),
+                     ("tune", 1, 1_000_000))
+
+
 def bayes_section(path: Path, table: dict, endpoints: dict, covariates: dict, priors: dict,
                   unit: str) -> BayesSpec:
     """The ``[bayes]`` section."""
@@ -274,11 +280,10 @@ def bayes_section(path: Path, table: dict, endpoints: dict, covariates: dict, pr
         out["rope"] = rope
     if "rmst_tau" in table:
         out["rmst_tau"] = time_value(path, "bayes.rmst_tau", table["rmst_tau"], unit)
-    for key in ("seed", "chains", "draws", "tune"):
+    for key, lo, hi in _SAMPLER_INTEGERS:
         if key in table:
-            if table[key] < (0 if key == "seed" else 1):
-                raise key_error(path, f"bayes.{key}", "a non-negative integer" if key == "seed"
-                           else "a positive integer", table[key])
+            if not lo <= table[key] <= hi:
+                raise key_error(path, f"bayes.{key}", f"an integer in [{lo}, {hi:,}]", table[key])
             out[key] = table[key]
     for key, lo, hi in (("target_accept", 0.5, 0.999), ("ci", 0.5, 0.999)):
         if key in table:

@@ -127,6 +127,10 @@ def test_read_toml_returns_raw_bytes_and_accepts_a_bom(tmp_path):
     (b"a = " + b"1" * 5000, r"not valid TOML: Exceeds the limit"),  # int() refuses, not tomllib
     (b"a = " + b"[" * 5000 + b"]" * 5000, r"not valid TOML"),
     ("a = 'é'".encode("utf-16"), r"the TOML file is UTF-16 text"),
+    (b"[b]\nc = [1, " + b"9" * 400 + b"]\n",
+     r"key 'b\.c\[1\]': integer 999999999999\.\.\.\(400 digits\) is outside TOML's 64-bit"),
+    (b"a = 9223372036854775808\n", r"key 'a': integer 9223372036854775808 is outside"),
+    (b"a = -9223372036854775809\n", r"key 'a': integer -9223372036854775809 is outside"),
 ])
 def test_bad_toml_is_named(tmp_path, raw, pattern):
     path = tmp_path / "s.toml"

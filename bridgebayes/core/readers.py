@@ -312,8 +312,8 @@ def read_toml(path: str | os.PathLike[str],
     except (ValueError, RecursionError) as exc:  # TOMLDecodeError, or an integer too long
         raise error(f"{path}: not valid TOML: {exc}") from None
     if huge := _huge_integers(doc):
-        key, value = huge[0]
-        shown = str(value) if len(str(value)) <= 30 else f"{str(value)[:12]}...({len(str(value))} digits)"
+        key, digits = huge[0][0], str(huge[0][1])
+        shown = digits if len(digits) <= 30 else f"{digits[:12]}...({len(digits)} digits)"
         raise error(f"{path}: key {key!r}: integer {shown} is outside TOML's 64-bit range "
                     f"[-2^63, 2^63 - 1]")
     return raw, doc

@@ -29,6 +29,7 @@ from bridgebayes.inference.diagnostics import Gate
 from bridgebayes.inference.driver import SamplerSettings, diagnose, run_nuts
 from bridgebayes.inference.inputs import resolve_data, resolve_family
 from bridgebayes.models.families import SurvivalFamily, posterior_draws
+from bridgebayes.reference.analysis import followup_landmarks
 from bridgebayes.summaries.decide import Decision, decide
 
 if TYPE_CHECKING:
@@ -88,8 +89,12 @@ class Fit:
     def decide(self, **options) -> Decision:
         """Decision quantities (see :func:`bridgebayes.summaries.decide.decide`) for this fit,
         with the family's own quantities (e.g. the Weibull AFT factor) and the MCSE of every
-        row from the chains."""
+        row from the chains. Landmarks default to round times of the data's own unit within
+        its follow-up (:func:`~bridgebayes.reference.analysis.followup_landmarks`), the RMST
+        horizon to the later of them."""
         draws = self.draws()
+        landmarks = options.setdefault("landmarks", followup_landmarks(self.data))
+        options.setdefault("rmst_tau", float(max(landmarks)))
         options.setdefault("endpoint", self.data.name.upper())
         options.setdefault("chains", int(self.idata.posterior.sizes["chain"]))
         options.setdefault("followup", float(np.max(self.data.time)))

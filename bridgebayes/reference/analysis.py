@@ -160,6 +160,36 @@ def reverse_km_median(time: np.ndarray, died: np.ndarray) -> float:
     return float(reached[0]) if reached.size else float("inf")
 
 
+#: "Round" landmark times per unit; defaults are the largest at or below the target.
+LADDERS = {
+    "days": (7, 14, 30, 60, 90, 180, 270, 365, 540, 730, 1095, 1461, 1826, 2557, 3652),
+    "weeks": (1, 2, 4, 6, 8, 12, 16, 20, 26, 39, 52, 78, 104, 156, 208, 260, 520),
+    "months": (1, 2, 3, 6, 9, 12, 18, 24, 36, 48, 60, 72, 96, 120, 180, 240),
+    "years": (0.25, 0.5, 1, 2, 3, 4, 5, 7, 10, 15, 20, 30),
+}
+
+
+def followup_landmarks(data: EndpointData) -> tuple[float, ...]:
+    """Two round landmarks (:data:`LADDERS`, in the data's unit) at or below half and all of
+    the median follow-up by reverse Kaplan–Meier: chosen from the censoring distribution, not
+    the outcomes, so they can be fixed before the analysis.
+
+    Examples
+    --------
+    >>> followup_landmarks(cohort.endpoint("os"))  # doctest: +SKIP
+    (12.0, 24.0)
+    """
+    median = reverse_km_median(data.time, data.event)
+    if not np.isfinite(median):
+        median = float(np.max(data.time))
+    ladder = LADDERS[data.time_unit]
+    picks = []
+    for target in (median / 2, median):
+        below = [x for x in ladder if x <= target]
+        picks.append(float(below[-1] if below else ladder[0]))
+    return tuple(sorted(set(picks)))
+
+
 @dataclass(frozen=True)
 class ReferenceAnalysis:
     """Frequentist reference analysis of a cohort.

@@ -123,8 +123,8 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
     unit = data.time_unit
     landmarks = (times(path, "reference.landmarks", doc["reference"]["landmarks"], unit)
                  if "landmarks" in doc.get("reference", {}) else None)
-    bayes = (sections.bayes_section(path, doc["bayes"], endpoints, covariates, priors, unit)
-             if "bayes" in doc else None)
+    bayes = (sections.bayes_section(path, doc["bayes"], endpoints, covariates, priors, unit,
+                                    data.format) if "bayes" in doc else None)
     primary = (sections.primary_section(path, doc["primary"], bayes)
                if "primary" in doc else None)
     competing = (sections.competing_section(path, doc["competing"], bayes, endpoints, priors,

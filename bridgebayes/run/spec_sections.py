@@ -86,13 +86,18 @@ def endpoint_names(path: Path, doc: dict, data: DataSpec) -> dict[str, dict[str,
     out = _endpoint_tables(path, doc, data)
     chosen = data.followup_endpoint
     if chosen is not None:
-        survival = [n for n, d in out.items()
-                    if "causes" not in d and not (data.format == "hsct" and n == "relapse_nrm")]
+        survival = survival_endpoints(out, data.format)
         if chosen not in survival:
             raise key_error(path, "data.followup_endpoint", f"an endpoint without competing "
                             f"causes (its censoring defines follow-up), one of {survival}",
                             chosen)
     return out
+
+
+def survival_endpoints(endpoints: dict[str, dict[str, Any]], data_format: str) -> list[str]:
+    """The endpoints without competing causes, in declaration order."""
+    return [n for n, d in endpoints.items()
+            if "causes" not in d and not (data_format == "hsct" and n == "relapse_nrm")]
 
 
 def _endpoint_tables(path: Path, doc: dict, data: DataSpec) -> dict[str, dict[str, Any]]:
@@ -232,6 +237,10 @@ def _family_options(path: Path, table: dict, families: tuple[str, ...]) -> dict[
     return out
 
 
+# what an empty [bayes] table fits: every endpoint, the two PH families whose exact oracles
+# check them, under the two built-in priors (both centred on no difference)
+_BAYES_DEFAULTS = {"families": ["piecewise_exponential", "weibull"],
+                   "priors": ["neutral", "skeptical"]}
 # (key, lowest, highest): a seed is any unsigned 63-bit integer; more than a million draws per
 # chain or 64 chains is a typo, not an analysis (it would only exhaust memory)
 _SAMPLER_INTEGERS = (("seed", 0, 2**63 - 1), ("chains", 1, 64), ("draws", 1, 1_000_000),
@@ -239,13 +248,12 @@ _SAMPLER_INTEGERS = (("seed", 0, 2**63 - 1), ("chains", 1, 64), ("draws", 1, 1_0
 
 
 def bayes_section(path: Path, table: dict, endpoints: dict, covariates: dict, priors: dict,
-                  unit: str) -> BayesSpec:
-    """The ``[bayes]`` section."""
+                  unit: str, data_format: str) -> BayesSpec:
+    """The ``[bayes]`` section; an empty one fits every endpoint without competing causes
+    with the families and priors of :data:`_BAYES_DEFAULTS`."""
     from bridgebayes.models.families import FAMILIES
 
-    for key in ("endpoints", "families", "priors"):
-        if key not in table:
-            raise key_error(path, f"bayes.{key}", "a non-empty list")
+    table = {"endpoints": survival_endpoints(endpoints, data_format), **_BAYES_DEFAULTS, **table}
     ends = names(path, "bayes.endpoints", table["endpoints"], sorted(endpoints), "endpoints")
     fams = names(path, "bayes.families", table["families"], sorted(FAMILIES), "families")
     if isinstance(table["priors"], dict):

@@ -12,25 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 
-import numpy as np
-
 from bridgebayes.data.cohort import Cohort, load_cohort, load_patient_table
 from bridgebayes.data.covariates import Covariate
 from bridgebayes.data.endpoints import EndpointDefinition
 from bridgebayes.data.survival_table import load_survival_cohort
-from bridgebayes.reference.analysis import reverse_km_median
+from bridgebayes.reference.analysis import followup_landmarks
 from bridgebayes.run.spec import Spec, with_defaults
 
-__all__ = ["LADDERS", "default_landmarks", "followup_endpoint", "load_study", "resolve"]
-
-#: "Round" landmark times per unit; defaults are the largest at or below the target.
-LADDERS = {
-    "days": (7, 14, 30, 60, 90, 180, 270, 365, 540, 730, 1095, 1461, 1826, 2557, 3652),
-    "weeks": (1, 2, 4, 6, 8, 12, 16, 20, 26, 39, 52, 78, 104, 156, 208, 260, 520),
-    "months": (1, 2, 3, 6, 9, 12, 18, 24, 36, 48, 60, 72, 96, 120, 180, 240),
-    "years": (0.25, 0.5, 1, 2, 3, 4, 5, 7, 10, 15, 20, 30),
-}
-
+__all__ = ["default_landmarks", "followup_endpoint", "load_study", "resolve"]
 
 def load_study(spec: Spec) -> Cohort:
     """The spec's cohort, validated, in its own time unit (nothing converted).
@@ -76,24 +65,9 @@ def followup_endpoint(spec: Spec, cohort: Cohort) -> str:
 
 
 def default_landmarks(cohort: Cohort, endpoint: str) -> tuple[float, ...]:
-    """Two round landmarks at or below half and all of the median follow-up (reverse
-    Kaplan–Meier: the censoring distribution, not the outcomes).
-
-    Examples
-    --------
-    >>> default_landmarks(cohort, "os")  # doctest: +SKIP
-    (12.0, 24.0)
-    """
-    data = cohort.endpoint(endpoint)
-    median = reverse_km_median(data.time, data.event)
-    if not np.isfinite(median):
-        median = float(np.max(data.time))
-    ladder = LADDERS[cohort.time_unit]
-    picks = []
-    for target in (median / 2, median):
-        below = [x for x in ladder if x <= target]
-        picks.append(float(below[-1] if below else ladder[0]))
-    return tuple(sorted(set(picks)))
+    """The landmarks of :func:`~bridgebayes.reference.analysis.followup_landmarks` for the
+    follow-up endpoint ``endpoint``."""
+    return followup_landmarks(cohort.endpoint(endpoint))
 
 
 def resolve(spec: Spec, cohort: Cohort) -> Spec:

@@ -44,7 +44,7 @@ from bridgebayes.models.illness_death import (
     state_probabilities,
     transition_data,
 )
-from bridgebayes.sbc.models import ARMS, Scenario, fit_diagnostics, thin, tiny_times
+from bridgebayes.sbc.models import ARMS, SCENARIOS, Scenario, fit_diagnostics, thin, tiny_times
 
 __all__ = ["CompetingModel", "IllnessDeathCalibration"]
 
@@ -69,20 +69,20 @@ class _Components:
 
     def settings(self) -> dict[str, Any]:
         """What the results depend on (stored with resumable results)."""
-        small = self.families(Scenario("settings", 1, 1.0, 1.0, (0.5,)))
+        small = self.families(SCENARIOS["small"])  # as TwoArmModel: the real cut points
         return {"name": self.name, "landmark": self.landmark,
                 "families": {c: f.options() | {"family": f.name} for c, f in small.items()}}
 
     @property
     def has_exact(self) -> bool:
         """Whether every component has an exact posterior (the exact SBC path)."""
-        small = self.families(Scenario("exact", 1, 1.0, 1.0, (0.5,)))
+        small = self.families(SCENARIOS["small"])
         return all(f.has_exact_posterior() for f in small.values())
 
     @property
     def prior_prob_hr_below_1(self) -> float:
         """Prior ``P(HR < 1)`` of the first component."""
-        first = next(iter(self.families(Scenario("p", 1, 1.0, 1.0, (0.5,))).values()))
+        first = next(iter(self.families(SCENARIOS["small"]).values()))
         return float(norm.cdf(-first.log_hr_mu / first.log_hr_sigma))
 
     def _truth_names(self, scenario: Scenario) -> list[str]:

@@ -13,9 +13,9 @@ import pytest
 from specs import small_seed_spec, survival_spec, trial_spec, trial_table
 
 from bridgebayes.core.errors import CohortError, SpecError
-from bridgebayes.reference.analysis import reverse_km_median
+from bridgebayes.reference.analysis import LADDERS, reverse_km_median
 from bridgebayes.run.spec import load_spec
-from bridgebayes.run.study import LADDERS, default_landmarks, followup_endpoint, load_study, resolve
+from bridgebayes.run.study import default_landmarks, followup_endpoint, load_study, resolve
 from bridgebayes.run.validate import prepare
 
 NO_TIMES = {"[reference]\nlandmarks = [12.0, 24.0]\n": ""}
@@ -241,3 +241,14 @@ def test_a_covariate_adjusted_spec_builds_families_with_indicator_columns(tmp_pa
     prepared = prepare(path)
     family = family_for(prepared.spec, prepared.cohort, FitKey("os", "weibull", "neutral"))
     assert tuple(family.options()["covariates"]) == ("stage=II", "stage=III", "age")
+
+
+def test_an_empty_bayes_table_fits_every_survival_endpoint_with_the_default_families(tmp_path):
+    spec = load_spec(trial_spec(tmp_path, "\n[bayes]\n"))
+    assert spec.bayes.endpoints == ("os", "pfs")  # "stop" has competing causes
+    assert spec.bayes.families == ("piecewise_exponential", "weibull")
+    assert spec.bayes.priors == {"os": ("neutral", "skeptical"), "pfs": ("neutral", "skeptical")}
+    remission = load_spec(survival_spec(tmp_path / "s", '\n[bayes]\nfamilies = ["weibull"]\n'))
+    assert remission.bayes.endpoints == ("remission",)
+    assert remission.bayes.families == ("weibull",)
+    assert load_spec(survival_spec(tmp_path / "n")).bayes is None  # reference analysis only

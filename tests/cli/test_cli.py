@@ -346,3 +346,16 @@ def test_ensemble_refuses_members_from_other_settings(small_ensemble):
     with pytest.raises(ReconstructionError, match="--force"):
         write_ensemble(summary, folder, seed=12, k=2, workers=1, settings=QUICK,
                        progress=lambda _: None)
+
+
+def test_the_readme_own_study_spec_validates_as_written(repo_root, tmp_path, capsys):
+    import re
+
+    section = (repo_root / "README.md").read_text().split("## Your own study")[1].split("\n## ")[0]
+    csv = re.search(r"```\n(days,event,arm\n.*?)```", section, re.S).group(1)
+    spec = re.search(r"```toml\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "trial.csv").write_text(csv + "".join(
+        f"{100 + 37 * i},{i % 2},{'new' if i % 3 else 'control'}\n" for i in range(20)))
+    (tmp_path / "mytrial.toml").write_text(spec)
+    assert main(["validate", str(tmp_path / "mytrial.toml")]) == 0
+    assert "valid" in capsys.readouterr().out

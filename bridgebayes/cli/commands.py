@@ -170,11 +170,11 @@ def _run_text(summary: dict) -> str:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    import tomllib
+    from bridgebayes.core.readers import read_toml
 
     try:
-        is_plan = "plan" in tomllib.loads(Path(args.spec).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        is_plan = "plan" in read_toml(args.spec)[1]
+    except BridgeBayesError:
         is_plan = False  # load_spec reports the problem with the file and key
     if is_plan:
         from bridgebayes.plan.spec import load_plan_spec

@@ -25,7 +25,8 @@ from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.models.families import SurvivalFamily, get_family
 from bridgebayes.plan.truths import Truths
 
-__all__ = ["DesignPrior", "explicit_prior", "posterior_design_prior"]
+__all__ = ["PIECEWISE_GRID", "DesignPrior", "explicit_prior", "piecewise_design_prior",
+           "posterior_design_prior"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -159,6 +160,10 @@ def posterior_design_prior(path: str | os.PathLike[str], *, n_max: int | None = 
     draws = {k: np.asarray(v)[:n_max] if np.ndim(v) and k != "cuts" else np.asarray(v)
              for k, v in posterior_draws(idata).items()}
     family = family.with_constants(draws)
+    if not family.hazard_ratio_effect():
+        unit = str(idata.attrs.get("time_unit", "months"))
+        return piecewise_design_prior(family, draws, grid=PIECEWISE_GRID[unit],
+                                      source=f"posterior {path.name}")
     log_hr, hr_cuts = family.effect_pieces(draws)
     source = f"posterior {path.name} ({log_hr.shape[0]} draws)"
     if hr_cuts.size:
@@ -166,6 +171,51 @@ def posterior_design_prior(path: str | os.PathLike[str], *, n_max: int | None = 
     kept = {k: draws[k] for k in family.baseline_variables()}
     return DesignPrior(family, {"log_hr": log_hr if hr_cuts.size else log_hr[:, 0], **kept},
                        hr_cuts=hr_cuts, source=source)
+
+
+#: Cut points of the piecewise-exponential approximation of a non-PH posterior, per unit:
+#: fine where events are frequent, out to 10 years (beyond, the last piece's rates go on).
+PIECEWISE_GRID = {
+    "days": (30, 60, 90, 180, 270, 365, 540, 730, 1095, 1461, 1826, 2557, 3652),
+    "weeks": (4, 8, 13, 26, 39, 52, 78, 104, 156, 208, 260, 365, 521),
+    "months": (1, 2, 3, 6, 9, 12, 18, 24, 36, 48, 60, 84, 120),
+    "years": (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 4, 5, 7, 10),
+}
+
+
+def piecewise_design_prior(family: SurvivalFamily, draws: dict[str, np.ndarray], *,
+                           grid: tuple[float, ...], source: str = "") -> DesignPrior:
+    """A design prior for a family whose effect is not one hazard ratio (e.g. a mixture cure
+    model): per draw, each arm's cumulative hazard ``H_a = -log S_a`` on ``grid`` gives
+    piecewise-constant hazards ``ΔH_a / Δt`` (exact averages over each piece), the
+    reference arm's as the PEM baseline and ``log(ΔH_1 / ΔH_0)`` as a time-varying log HR on
+    the same cut points; the open last piece keeps the rates of the piece before it.  So the
+    simulated trials have each draw's survival curves at every cut point (a cure plateau
+    included, up to the last cut).
+
+    Examples
+    --------
+    >>> prior = piecewise_design_prior(cure, draws, grid=(6.0, 12.0, 24.0))  # doctest: +SKIP
+    """
+    cuts = np.asarray(grid, float)
+    edges = np.concatenate([[0.0], cuts])
+    widths = np.diff(edges)
+    rates = []
+    for arm in (0, 1):
+        survival = np.asarray(family.survival(draws, cuts, arm), float)    # (M, K)
+        with np.errstate(divide="ignore"):
+            cumhaz = -np.log(np.clip(survival, 1e-300, 1.0))
+        steps = np.diff(np.concatenate([np.zeros((cumhaz.shape[0], 1)), cumhaz], axis=1),
+                        axis=1)
+        rate = np.maximum(steps, 0.0) / widths                              # (M, K)
+        rate = np.concatenate([rate, rate[:, -1:]], axis=1)                # open last piece
+        rates.append(np.maximum(rate, 1e-12))  # a plateau: a negligible, not a zero, hazard
+    pem = get_family("piecewise_exponential").from_options({"cuts": [float(c) for c in cuts]})
+    log_hr = np.log(rates[1] / rates[0])
+    return DesignPrior(pem, {"log_hr": log_hr, "lambda": rates[0]}, hr_cuts=cuts,
+                       source=f"{source} ({log_hr.shape[0]} draws), {family.label} "
+                              f"approximated by piecewise-constant hazards on {len(cuts) + 1} "
+                              "pieces per arm")
 
 
 def explicit_prior(*, log_hr_mu: float, log_hr_sigma: float,

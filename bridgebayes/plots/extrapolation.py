@@ -93,6 +93,7 @@ def extrapolation_fan_figure(curves: pd.DataFrame, *, arms: tuple[str, str],
         if code == 0:
             ax.set_ylabel(f"{endpoint} probability")
     axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    fig.suptitle(title or f"{endpoint}: extrapolation of every model (shaded: beyond the "
+    which = "every model" if len(models) > 1 else "the model"
+    fig.suptitle(title or f"{endpoint}: extrapolation of {which} (shaded: beyond the "
                           "observed follow-up)", fontsize=11)
     return fig

@@ -159,12 +159,14 @@ def averaging_figures(view: ResultsView) -> list[FigureSpec]:
         followup = tuple(averaging["followup"][endpoint][k] for k in ("reference", "treatment"))
         k = _where(km, endpoint=endpoint)
         specs.append(FigureSpec(
-            f"fan_{endpoint}__{prior}", f"{label}: posterior median survival of every model "
-            f"to {averaging['horizon']:g} {view.unit} ({prior} prior)"
+            f"fan_{endpoint}__{prior}", f"{label}: posterior median survival of "
+            + ("every model " if len(models) > 1 else f"the {labels[models[0]]} model ")
+            + f"to {averaging['horizon']:g} {view.unit} ({prior} prior)"
             + (", the stacked posterior bold with its credible band" if stacked else "")
             + f", Kaplan–Meier in grey; the dashed line marks each arm's last observed time "
             f"({followup[0]:g} and {followup[1]:g} {view.unit}); the shaded region beyond it "
-            "is extrapolated: there the models, not the data, decide the curves.", (c, k),
+            "is extrapolated: there the model" + ("s" if len(models) > 1 else "")
+            + ", not the data, decide" + ("" if len(models) > 1 else "s") + " the curves.", (c, k),
             lambda c=c, k=k, models=models, stacked=stacked, labels=labels, label=label,
             followup=followup: extrapolation_fan_figure(
                 c, arms=view.arms, followup=followup, models=models + ([stacked] if stacked

@@ -62,13 +62,20 @@ def model_averaging(view: ResultsView, captions: dict[str, str]) -> dict[str, An
     if averaging is None:
         return None
     bayes = view.summary["resolved_spec"]["bayes"]
-    names = ", ".join(view.family_label(f) for f in bayes["families"])
-    blocks = [p(f"Every endpoint is fitted with every model ({names}); "
-                "the stacked posterior mixes their posteriors with the stacking weights "
-                "(PSIS-LOO). No hazard ratio is stacked: the cure model has none for the whole "
-                f"hazard. Caveat: {averaging['caveat']}. Quantities after an arm's last observed "
-                "time (a difference: after either arm's) are marked “extrapolated” in every "
-                "table and sentence.", "note")]
+    families = [view.family_label(f) for f in bayes["families"]]
+    if len(families) > 1:
+        opening = (f"Every endpoint is fitted with every model ({', '.join(families)}); the "
+                   "stacked posterior mixes their posteriors with the stacking weights "
+                   "(PSIS-LOO). No hazard ratio is stacked: an HR is a parameter of one model, "
+                   "and the models' HRs need not describe the same quantity. Caveat: "
+                   f"{averaging['caveat']}.")
+    else:
+        opening = (f"Every endpoint is fitted with one model ({families[0]}), so nothing is "
+                   "stacked: beyond the follow-up the curves below are that model's "
+                   "assumption alone, which the data cannot check; fitting other families "
+                   "(bayes.families) shows how much the answer depends on it.")
+    blocks = [p(f"{opening} Quantities after an arm's last observed time (a difference: after "
+                "either arm's) are marked “extrapolated” in every table and sentence.", "note")]
     weights = view.table("stacking_weights")
     for endpoint in bayes["endpoints"]:
         prior = bayes["priors"][endpoint][0]
@@ -91,7 +98,8 @@ def model_averaging(view: ResultsView, captions: dict[str, str]) -> dict[str, An
                        "endpoint and prior", "blocks": [table_block(shown[[
                            "endpoint", "prior", "model", "weight", "elpd_loo", "se",
                            "max_pareto_k", "fragile"]], digits=3)]})
-    return section("model-averaging", "Model averaging and extrapolation", blocks)
+    title = "Model averaging and extrapolation" if len(families) > 1 else "Extrapolation"
+    return section("model-averaging", title, blocks)
 
 
 def cure_fractions(view: ResultsView) -> dict[str, Any] | None:

@@ -18,10 +18,9 @@ import numpy as np
 import pandas as pd
 
 from bridgebayes.core.store import Store
-from bridgebayes.core.units import convert
 from bridgebayes.run.fits import FitKey, FitOutcome, version
 from bridgebayes.run.spec import Spec
-from bridgebayes.run.spec_sections import EXTRAPOLATION_MONTHS
+from bridgebayes.run.spec_sections import EXTRAPOLATION_DEFAULT
 
 __all__ = ["PARETO_K_MAX", "STACKED", "AveragingResult", "model_averaging"]
 
@@ -58,8 +57,7 @@ class AveragingResult:
 
 def _horizon(spec: Spec) -> tuple[float, tuple[float, ...]]:
     b = spec.bayes
-    horizon = b.extrapolation_horizon or convert(EXTRAPOLATION_MONTHS, source="months",
-                                                 target=spec.time_unit)
+    horizon = b.extrapolation_horizon or EXTRAPOLATION_DEFAULT[spec.time_unit]
     return horizon, b.extrapolation_landmarks or (horizon,)
 
 
@@ -124,14 +122,17 @@ def _one(spec: Spec, fits: dict[FitKey, FitOutcome], endpoint: str, prior: str,
                                       chains=chains, model=labels[name], **common)
         rows.append(d.table.assign(analysis="extrapolation", family=name))
         curves.append(d.curves.assign(family=name))
-        if name == STACKED:
-            sentences += [f"Stacked posterior: {s} Note: {stacking.EXTRAPOLATION_CAVEAT}."
-                          if s.startswith("Extrapolated") else f"Stacked posterior: {s}"
-                          for s in d.sentences]
+        if name == STACKED or len(survival) == 1:  # the answer: the stack, or the one model
+            who = "Stacked posterior" if name == STACKED else labels[name]
+            sentences += [f"{who}: {s} Note: {stacking.EXTRAPOLATION_CAVEAT}."
+                          if s.startswith("Extrapolated") and name == STACKED
+                          else f"{who}: {s}" for s in d.sentences]
     extrapolation = pd.concat(rows, ignore_index=True)
-    spread, spread_text = stacking.spread_rows(extrapolation, models=list(survival),
-                                               labels=labels, time_unit=spec.time_unit)
-    sentences += spread_text
+    spread = pd.DataFrame()
+    if len(survival) > 1:  # a spread across one model says nothing
+        spread, spread_text = stacking.spread_rows(extrapolation, models=list(survival),
+                                                   labels=labels, time_unit=spec.time_unit)
+        sentences += spread_text
     return {"weights": weights,
             "stacked": pd.concat(stacked, ignore_index=True).assign(**ident) if stacked
             else pd.DataFrame(),

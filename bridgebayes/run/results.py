@@ -252,9 +252,11 @@ def _averaging(results: Results, averaging: Any, spec: Spec) -> None:
     t["extrapolation_decisions"] = averaging.extrapolation
     t["extrapolation_curves"] = averaging.curves
     results.summary["model_averaging"] = {
-        "method": "stacking of the families' posteriors by PSIS-LOO weights (az.compare, "
-                  "method='stacking'); S(t), RMST and their differences of the mixture; no "
-                  "HR is stacked", "caveat": EXTRAPOLATION_CAVEAT,
+        "method": ("stacking of the families' posteriors by PSIS-LOO weights (az.compare, "
+                   "method='stacking'); S(t), RMST and their differences of the mixture; no "
+                   "HR is stacked" if len(spec.bayes.families) > 1 else
+                   "one family: its own posterior extrapolated, nothing stacked"),
+        "caveat": EXTRAPOLATION_CAVEAT,
         "horizon": float(s["horizon"].iloc[0]) if len(s) else spec.bayes.extrapolation_horizon,
         "landmarks": list(spec.bayes.extrapolation_landmarks or ()),
         "followup": {e: {"reference": float(part["followup_reference"].iloc[0]),

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from bridgebayes.core.errors import BridgeBayesError, SpecError
-from bridgebayes.core.units import UNITS, convert
+from bridgebayes.core.units import UNITS
 from bridgebayes.run.spec_model import (
     FORMATS,
     BayesSpec,
@@ -303,16 +303,18 @@ def bayes_section(path: Path, table: dict, endpoints: dict, covariates: dict, pr
     return BayesSpec(**out)
 
 
-#: Default end of the extrapolation (months; converted to the data's unit).
-EXTRAPOLATION_MONTHS = 60.0
+#: Default end of the extrapolation: five years, as a round number in the data's unit
+#: (1826 days = 5 x 365.25 rounded down, 260 weeks, 60 months, 5 years).
+EXTRAPOLATION_DEFAULT = {"days": 1826.0, "weeks": 260.0, "months": 60.0, "years": 5.0}
 
 
 def _extrapolation(path: Path, table: dict, unit: str) -> dict[str, Any]:
-    """``bayes.extrapolation_horizon`` (default 60 months) and ``extrapolation_landmarks``
+    """``bayes.extrapolation_horizon`` (default five years, :data:`EXTRAPOLATION_DEFAULT`) and
+    ``extrapolation_landmarks``
     (times at or before it; default the horizon)."""
     horizon = (time_value(path, "bayes.extrapolation_horizon", table["extrapolation_horizon"],
                           unit) if "extrapolation_horizon" in table
-               else convert(EXTRAPOLATION_MONTHS, source="months", target=unit))
+               else EXTRAPOLATION_DEFAULT[unit])
     marks = (times(path, "bayes.extrapolation_landmarks", table["extrapolation_landmarks"],
                    unit) if "extrapolation_landmarks" in table else (horizon,))
     if max(marks) > horizon:

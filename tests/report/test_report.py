@@ -320,6 +320,10 @@ def test_a_bayesian_report_of_a_one_endpoint_table_speaks_its_own_words(remissio
     assert "<td>S(10 weeks), 6-MP</td>" in table and "<td>S(10 weeks), placebo</td>" in table
     assert "<td>RMST(20 weeks) difference</td>" in table
     assert "times are in weeks" in text
+    averaging = visible_text(section_html(page, "model-averaging"))
+    assert "<h2>Extrapolation</h2>" in section_html(page, "model-averaging")
+    assert "one model (Weibull" in averaging and "nothing is stacked" in averaging
+    assert "stacking weights" not in averaging and "every model" not in averaging
 
 
 def test_a_non_randomised_study_says_so_without_transplant_words(remission_report, tmp_path):

@@ -331,7 +331,8 @@ class SurvivalFamily(ABC):
         if not self.hazard_ratio_effect():
             raise BridgeBayesError(f"family {self.name!r}: the treatment effect is not a hazard "
                                    "ratio on the whole hazard; approximate the arms' hazards "
-                                   "on a time grid instead (planning does)")
+                                   "on a time grid instead (as planning does: "
+                                   "bridgebayes.plan.design_prior.piecewise_design_prior)")
         return np.asarray(draws["log_hr"], float).reshape(-1, 1), np.empty(0)
 
     def cumhaz_rows(self, draws: Draws, t: np.ndarray) -> np.ndarray:

@@ -220,15 +220,13 @@ def arm_witnesses(n: int, targets: dict[str, Target], bounds: Bounds = Bounds())
     def os_search(prog):
         def expand(state):  # (index, relapsed alive, os, censored, length)
             i, r, os_, cens, length = state
-            if length >= bounds.max_moves:
-                return
             n_os = (n - i) + r  # progression-free plus relapsed alive
             if i < len(prog):
                 token = prog[i]
                 new_os = os_ * (n_os - 1) / n_os if token == "N" else os_
                 if not too_low(t_os, new_os):
-                    yield token, (i + 1, r + (token == "R"), new_os, cens, length + 1)
-            if r > 0:
+                    yield token, (i + 1, r + (token == "R"), new_os, cens, length)
+            if r > 0 and length < bounds.max_moves:
                 new_os = os_ * (n_os - 1) / n_os
                 if not too_low(t_os, new_os):
                     yield "RD", (i, r - 1, new_os, cens, length + 1)

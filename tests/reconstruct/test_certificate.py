@@ -158,13 +158,28 @@ def test_interleave_agrees_with_brute_force(a, b):
         assert merged is None and exhaustive
 
 
+def test_seed_blinatumomab_arm_needs_two_censorings_before_the_landmark():
+    """The certificate on the seed study's blinatumomab arm (default suite, < 1 s)."""
+    target = targets_of({"os": 88.89, "pfs": 44.44, "grfs": 13.89, "nrm": 11.11}, 2)
+    none = arm_witnesses(9, target, Bounds(max_censored=1, max_moves=3 * 9))
+    assert none.exhaustive and none.witnesses == []
+    some = arm_witnesses(9, target, Bounds(max_censored=2, max_moves=3 * 9))
+    assert some.exhaustive and len(some.witnesses) == 7
+    for w in some.witnesses:
+        got = figures_of(9, w)
+        assert [round(100 * float(got[e]), 2) for e in ENDPOINTS] == [88.89, 44.44, 13.89, 11.11]
+        assert sum(m.endswith("C") for m in w) == 2
+
+
 @pytest.mark.slow  # about 20 s alone, 50 s on a loaded machine
 def test_seed_car_t_arm_needs_seven_censorings_before_the_landmark():
     """The certificate on the seed study (exhaustive, a few seconds): the CAR-T arm's four
     2-year figures are unreachable with at most 6 censorings before 24 months, and
     reachable with 7."""
     target = targets_of({"os": 73.89, "pfs": 59.03, "grfs": 47.86, "nrm": 8.52}, 2)
-    none = arm_witnesses(27, target, Bounds(max_censored=6, max_nodes=400_000))
+    # 3 moves per patient at most (GVHD, relapse, end): max_moves does not bound the proof
+    none = arm_witnesses(27, target, Bounds(max_censored=6, max_moves=3 * 27,
+                                            max_nodes=400_000))
     assert none.exhaustive and none.witnesses == []
     some = arm_witnesses(27, target, Bounds(max_censored=7, max_witnesses=1))
     assert some.witnesses

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 __all__ = ["MOVES", "ArmSearch", "Bounds", "Target", "arm_witnesses", "figures_of",
-           "interleave", "targets_of"]
+           "interleave", "pooled_figures", "targets_of"]
 
 #: move -> (from state, to state or None = leaves, os, pfs, grfs effect, NRM cause).
 #: effect: "e" = event, "c" = censored (leaves the risk set), "" = none.
@@ -88,7 +88,7 @@ class Bounds:
     max_censored
         Censorings per arm before the landmark.
     max_moves
-        Moves per arm before the landmark.
+        Moves per arm before the landmark (``None``: no bound, a patient has at most 3).
     max_nodes
         States expanded per search before it gives up (then nothing is proved).
     max_witnesses
@@ -96,7 +96,7 @@ class Bounds:
     """
 
     max_censored: int = 10
-    max_moves: int = 40
+    max_moves: int | None = None
     max_nodes: int = 400_000
     max_witnesses: int = 2_000
 
@@ -192,6 +192,7 @@ def arm_witnesses(n: int, targets: dict[str, Target], bounds: Bounds = Bounds())
     """
     result = ArmSearch()
     budget = [bounds.max_nodes]
+    max_moves = 3 * n if bounds.max_moves is None else bounds.max_moves
     zero, one = Fraction(0), Fraction(1)
     t_os, t_pfs, t_grfs = (targets.get(e) for e in ("os", "pfs", "grfs"))
 
@@ -203,7 +204,7 @@ def arm_witnesses(n: int, targets: dict[str, Target], bounds: Bounds = Bounds())
 
     def prog_expand(state):  # (at risk, pfs, nrm, censored, length)
         k, pfs, nrm, cens, length = state
-        if k == 0 or length >= bounds.max_moves:
+        if k == 0 or length >= max_moves:
             return
         for token in ("R", "N", "C"):
             if token == "C" and cens >= bounds.max_censored:
@@ -226,7 +227,7 @@ def arm_witnesses(n: int, targets: dict[str, Target], bounds: Bounds = Bounds())
                 new_os = os_ * (n_os - 1) / n_os if token == "N" else os_
                 if not too_low(t_os, new_os):
                     yield token, (i + 1, r + (token == "R"), new_os, cens, length)
-            if r > 0 and length < bounds.max_moves:
+            if r > 0 and length < max_moves:
                 new_os = os_ * (n_os - 1) / n_os
                 if not too_low(t_os, new_os):
                     yield "RD", (i, r - 1, new_os, cens, length + 1)
@@ -240,7 +241,7 @@ def arm_witnesses(n: int, targets: dict[str, Target], bounds: Bounds = Bounds())
     def grfs_search(seq):
         def expand(state):  # (index, fresh, gvhd, grfs, length)
             i, f, g, grfs, length = state
-            if f > 0 and length < bounds.max_moves:
+            if f > 0 and length < max_moves:
                 new = grfs * (f - 1) / f
                 if not too_low(t_grfs, new):
                     yield "FG", (i, f - 1, g + 1, new, length + 1)
@@ -339,10 +340,3 @@ def interleave(arms: tuple[tuple[int, tuple[str, ...]], tuple[int, tuple[str, ..
 def pooled_figures(n: tuple[int, int], merged: list[tuple[int, str]]) -> dict[str, Fraction]:
     """Exact pooled landmark figures of a merged sequence."""
     return figures_of(n[0] + n[1], tuple(move for _, move in merged))
-
-
-def subsets_by_size(keys: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
-    """Every subset of ``keys``, largest first (targets dropped one by one)."""
-    from itertools import combinations
-    for size in range(len(keys), -1, -1):
-        yield from combinations(keys, size)

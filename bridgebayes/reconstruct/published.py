@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bridgebayes.core.errors import PublishedSummaryError
 from bridgebayes.core.readers import read_toml
+from bridgebayes.reconstruct.timemodel import CensoringModel, fit_censoring
 
 MAX_MONTHS = 1200.0  # 100 years: the published summaries are in months
 
@@ -26,7 +27,7 @@ SURVIVAL_ENDPOINTS = ("os", "pfs", "grfs")
 INCIDENCE_ENDPOINTS = ("nrm", "relapse")
 TESTS = {"survival": ("log-rank",), "cumulative_incidence": ("gray",)}
 TOP_KEYS = {"source", "arms", "landmark", "survival", "cumulative_incidence", "followup",
-            "accrual", "tolerance"}
+            "accrual", "censoring", "tolerance"}
 #: Largest arm size accepted: the reconstruction is meant for small studies.
 MAX_ARM_SIZE = 10_000
 #: Keys of a figure table besides the arm labels (an arm cannot be named like them).
@@ -77,7 +78,12 @@ class PublishedSummary:
     landmark: float
     figures: tuple[Figure, ...]
     followup: dict[str, float]
+    #: shortest potential follow-up (cut-off minus end of accrual), used by the annealing
+    #: search of :mod:`bridgebayes.reconstruct.search`
     censoring_floor: float
+    #: the censoring model of ``[censoring]`` (:mod:`bridgebayes.reconstruct.timemodel`);
+    #: ``None`` without ``[accrual]``
+    censoring: CensoringModel | None
     test_of: dict[str, str]
 
     def figure(self, key: str) -> Figure:
@@ -181,6 +187,35 @@ def _arm_sizes(path: Path, n_doc: object, arms: tuple[str, str]) -> dict[str, in
     return n
 
 
+def _censoring(path: Path, table: object, window: float,
+               followup: dict[str, float]) -> CensoringModel:
+    """The ``[censoring]`` model: accrual shape stated; cut-off and loss rate fitted to the
+    published follow-up (``"fit"``, the default) or stated as numbers (assumptions)."""
+    _no_unknown(path, table, {"accrual_shape", "cutoff", "loss_per_year"}, "censoring")
+    if window <= 0:
+        raise _fail(path, "accrual.start/end", "an accrual window of at least one month")
+    shape = _number(path, {"accrual_shape": 1.0, **table}, "accrual_shape", "censoring",
+                    lo=0.1, hi=20.0)
+    cutoff = None
+    if table.get("cutoff", "fit") != "fit":
+        if isinstance(table["cutoff"], str):
+            raise _fail(path, "censoring.cutoff", "'fit' or a number of months",
+                        table["cutoff"])
+        cutoff = _number(path, table, "cutoff", "censoring", lo=window, hi=MAX_MONTHS)
+        if cutoff < followup["max"]:
+            raise _fail(path, "censoring.cutoff", f"'fit' or a number >= followup.max "
+                        f"({followup['max']:g}): nobody is followed beyond the cut-off", cutoff)
+    if table.get("loss_per_year", "fit") != "fit":
+        if isinstance(table["loss_per_year"], str):
+            raise _fail(path, "censoring.loss_per_year", "'fit' or a number in [0, 0.99]",
+                        table["loss_per_year"])
+        loss = _number(path, table, "loss_per_year", "censoring", lo=0.0, hi=0.99)
+        cutoff = followup["max"] if cutoff is None else cutoff
+        return CensoringModel(window, shape, cutoff, -math.log1p(-loss) / 12.0)
+    return fit_censoring(window=window, shape=shape, followup=followup, cutoff=cutoff,
+                         where=f"{path}: key 'censoring.loss_per_year' = 'fit'")
+
+
 def load_published(path: str | os.PathLike[str], *,
                    arms: tuple[str, str] | None = None) -> PublishedSummary:
     """Load and validate a published-summary TOML file.
@@ -243,19 +278,23 @@ def load_published(path: str | os.PathLike[str], *,
         Figure("followup.min", "followup", "followup", "min", followup["min"], 1e-9, True),
         Figure("followup.max", "followup", "followup", "max", followup["max"], 1e-9, True),
     ]
-    censoring_floor = 0.0
+    censoring, censoring_floor = None, 0.0
+    if "censoring" in doc and "accrual" not in doc:
+        raise _fail(path, "accrual", "a table (the censoring model needs the accrual window)")
     if "accrual" in doc:
         acc = doc["accrual"]
         _no_unknown(path, acc, {"start", "end", "cutoff", "cutoff_is_inferred"}, "accrual")
         if not isinstance(acc.get("cutoff_is_inferred", False), bool):
             raise _fail(path, "accrual.cutoff_is_inferred", "true or false",
                         acc["cutoff_is_inferred"])
-        _months_between(path, "accrual.start/end", acc.get("start"), acc.get("end"))
+        window = _months_between(path, "accrual.start/end", acc.get("start"), acc.get("end"))
         censoring_floor = _months_between(path, "accrual.end/cutoff", acc.get("end"),
                                           acc.get("cutoff"))
         censoring_floor = min(censoring_floor, followup["max"])
+        censoring = _censoring(path, doc.get("censoring", {}), window, followup)
     return PublishedSummary(
         path=path, sha256=hashlib.sha256(raw).hexdigest(), source=dict(doc["source"]),
         arms=(arms[0], arms[1]), n=n, landmark=landmark, figures=tuple(figures),
-        followup=followup, censoring_floor=censoring_floor, test_of=test_of,
+        followup=followup, censoring_floor=censoring_floor, censoring=censoring,
+        test_of=test_of,
     )

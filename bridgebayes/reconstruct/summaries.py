@@ -28,6 +28,9 @@ __all__ = ["Reconstruction", "fidelity_table", "iter_ensemble", "reconstruct_ens
            "reconstruct_from_summaries"]
 
 FLOAT_FORMAT = f"%.{DECIMALS}f"
+MATCHED = "matched"
+#: status of a missed figure: the annealing search proves nothing about reachability
+NOT_REACHED = "missed: not reached by the bounded search (not proven unreachable)"
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,9 @@ def fidelity_table(cohort: Cohort, summary: PublishedSummary) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``figure, kind, endpoint, group, unit, target, reconstructed, abs_error,
-        tolerance, required, matched``.
+        tolerance, required, matched, status`` (``status``: ``"matched"`` or, for a miss,
+        that the search did not reach it — never that it is unreachable, which only a
+        certificate of :mod:`bridgebayes.reconstruct.certificate` can show).
     """
     if set(summary.arms) != set(cohort.arms):
         raise PublishedSummaryError(
@@ -126,6 +131,7 @@ def fidelity_table(cohort: Cohort, summary: PublishedSummary) -> pd.DataFrame:
             "reconstructed": value * scale, "abs_error": error * scale,
             "tolerance": fig.tolerance * scale, "required": fig.required,
             "matched": bool(error <= fig.tolerance + 1e-12),
+            "status": MATCHED if error <= fig.tolerance + 1e-12 else NOT_REACHED,
         })
     return pd.DataFrame(rows)
 

@@ -39,6 +39,24 @@ def test_shipped_file_censoring_floor_is_accrual_end_to_cutoff(summary):
     assert summary.censoring_floor == 20.0
 
 
+def test_shipped_censoring_model_is_fitted_to_the_published_follow_up(summary):
+    model = summary.censoring
+    assert model.window == 72.0 and model.shape == 3.0  # March 2017 - March 2023
+    assert model.cutoff == 92.21  # the longest follow-up
+    assert round(model.loss_per_year, 3) == 0.138
+    assert model.median() == pytest.approx(28.07, abs=1e-9)
+
+
+def test_stated_censoring_numbers_are_used_as_assumptions(tmp_path):
+    text = TEXT.replace('loss_per_year = "fit"', "loss_per_year = 0.0").replace(
+        'cutoff = "fit"', "cutoff = 100.0")
+    model = load_published(write(tmp_path, text)).censoring
+    assert (model.cutoff, model.loss_rate, model.shape) == (100.0, 0.0, 3.0)
+    refit = load_published(write(tmp_path, TEXT.replace('cutoff = "fit"', "cutoff = 100.0")))
+    assert refit.censoring.cutoff == 100.0
+    assert refit.censoring.median() == pytest.approx(28.07, abs=1e-9)  # loss refitted
+
+
 def test_shipped_file_figures(summary):
     figures = summary.figures
     assert len(figures) == 19
@@ -246,6 +264,28 @@ CASES = [
     ("cutoff-inferred-text", variant("cutoff_is_inferred = true", 'cutoff_is_inferred = "yes"'),
      r"key 'accrual\.cutoff_is_inferred': expected true or false, got 'yes'"),
     ("utf-16", None, r"the TOML file is UTF-16 text; re-save it as UTF-8"),
+    # the censoring model
+    ("censoring-unknown-key", variant("accrual_shape = 3.0", "accrual_shape = 3.0\nrate = 1"),
+     r"unknown key\(s\) \['rate'\] in \[censoring\]"),
+    ("censoring-shape-zero", variant("accrual_shape = 3.0", "accrual_shape = 0.0"),
+     r"key 'censoring\.accrual_shape': expected a number in \[0\.1, 20\.0\], got 0\.0"),
+    ("censoring-shape-text", variant("accrual_shape = 3.0", 'accrual_shape = "rising"'),
+     r"key 'censoring\.accrual_shape': expected a number in .*got 'rising'"),
+    ("censoring-cutoff-text", variant('cutoff = "fit"', 'cutoff = "2024-11"'),
+     r"key 'censoring\.cutoff': expected 'fit' or a number of months, got '2024-11'"),
+    ("censoring-cutoff-before-last-follow-up", variant('cutoff = "fit"', "cutoff = 90.0"),
+     r"key 'censoring\.cutoff': expected 'fit' or a number >= followup\.max \(92\.21\)"),
+    ("censoring-loss-negative", variant('loss_per_year = "fit"', "loss_per_year = -0.1"),
+     r"key 'censoring\.loss_per_year': expected a number in \[0\.0, 0\.99\], got -0\.1"),
+    ("censoring-loss-text", variant('loss_per_year = "fit"', 'loss_per_year = "some"'),
+     r"key 'censoring\.loss_per_year': expected 'fit' or a number in \[0, 0\.99\]"),
+    ("censoring-shape-cannot-fit", variant("accrual_shape = 3.0", "accrual_shape = 15.0"),
+     r"key 'censoring\.loss_per_year' = 'fit': with accrual shape 15 the median follow-up "
+     r"without loss to follow-up is already 2[0-9]\.[0-9]+ months, shorter than the "
+     r"published 28\.07"),
+    ("censoring-without-accrual", TEXT.replace(TEXT[TEXT.index("[accrual]"):
+                                                     TEXT.index("[censoring]")], ""),
+     r"key 'accrual': expected a table \(the censoring model needs the accrual window\)"),
 ]
 
 

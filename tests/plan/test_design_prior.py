@@ -157,3 +157,32 @@ def test_bad_inputs_are_refused(tmp_path):
         explicit_prior(log_hr_mu=0.0, log_hr_sigma=0.0, baseline={"lambda": [0.1]})
     with pytest.raises(BridgeBayesError, match="a0"):
         DesignPrior(PiecewiseExponentialPH(), {"log_hr": np.zeros(1)}, a0=1.5)
+
+
+def test_a_cure_posterior_becomes_piecewise_truths_with_its_survival_at_every_cut(tmp_path):
+    """A mixture cure model has no single HR: its draws become PEM hazards per arm whose
+    survival at each cut point is the closed form pi_a + (1 - pi_a) exp(-lam t^k HR^a)."""
+    rng = np.random.default_rng(6)
+    n = 40
+    post = {"log_hr": rng.normal(-0.3, 0.2, (1, n)), "k": rng.gamma(20, 0.05, (1, n)),
+            "lam": rng.gamma(20, 0.002, (1, n)), "cure_reference": rng.beta(8, 12, (1, n)),
+            "cure_log_or": rng.normal(0.4, 0.2, (1, n))}
+    path = _netcdf(tmp_path / "cure.nc", {"name": "mixture_cure", "covariates": [],
+                                          "mean_time": 24.0}, post)
+    prior = posterior_design_prior(path)
+    assert prior.family.name == "piecewise_exponential" and "Mixture cure" in prior.source
+    cuts = np.asarray(prior.family.cuts)
+    assert prior.hr_cuts.tolist() == cuts.tolist() and cuts[-1] == 120.0  # months grid
+    p = {k: v.ravel() for k, v in post.items()}
+    pi0 = p["cure_reference"]
+    pi1 = 1 / (1 + np.exp(-(np.log(pi0 / (1 - pi0)) + p["cure_log_or"])))
+    widths = np.diff(np.concatenate([[0.0], cuts]))
+    for arm, pi in ((0, pi0), (1, pi1)):
+        latency = np.exp(-p["lam"][:, None] * cuts ** p["k"][:, None]
+                         * np.exp(arm * p["log_hr"])[:, None])
+        closed = pi[:, None] + (1 - pi[:, None]) * latency
+        rate = prior.draws["lambda"] * (np.exp(prior.draws["log_hr"]) if arm else 1.0)
+        piecewise = np.exp(-np.cumsum(rate[:, :-1] * widths, axis=1))
+        np.testing.assert_allclose(piecewise, closed, rtol=1e-9)
+    truths = prior.sample(5, np.random.default_rng(7))
+    assert truths.log_hr.shape == (5, cuts.size + 1)

@@ -38,20 +38,19 @@ def figure(name: str, captions: dict[str, str]) -> dict[str, Any]:
 
 
 def caveats(view: ResultsView) -> list[str]:
-    """What the reader must know before any number: reconstructed data, non-randomised."""
+    """What the reader must know before any number: reconstructed data, non-randomised (short:
+    the study section says more)."""
     study, out = view.summary["study"], []
     if study["reconstructed"]:
-        out.append("Reconstructed pseudo-patient data: the cohort analysed here was rebuilt "
-                   "from the paper's published summary figures; it is not the study's "
-                   "patient-level data, and every estimate inherits the uncertainty of that "
-                   "reconstruction (see the reconstruction sensitivity).")
+        out.append("Reconstructed pseudo-patient data: the patients analysed were rebuilt from "
+                   "the paper's published figures, not taken from the study's records; every "
+                   "estimate inherits the uncertainty of that reconstruction.")
     if not study["randomised"]:
-        text = ("Non-randomised comparison: patients were not assigned to the arms by chance, "
-                "so differences between the arms may reflect who received which treatment "
-                "(confounding), not only the treatments.")
+        text = ("Non-randomised comparison: the arms may differ in who received which "
+                "treatment (confounding), not only in the treatments.")
         if study["format"] == "hsct":
-            text += (" Time zero is the transplant: only patients whose bridging therapy led "
-                     "to a transplant are compared (selection).")
+            text += (" Time zero is the transplant: only patients whose bridging led to a "
+                     "transplant are compared (selection).")
         if not study.get("covariates"):
             text += " No covariates were available, so no adjustment was possible."
         out.append(text)
@@ -81,29 +80,32 @@ def _primary_box(view: ResultsView) -> dict[str, Any] | None:
 
 
 def plain_answer(view: ResultsView) -> str:
-    """One plain-language paragraph from the saved decisions."""
-    d = view.table("decisions")
+    """One plain-language paragraph from the saved headline table."""
+    h = view.table("headline")
     ref, trt = view.arms
-    if d.empty:
+    if h.empty:
         return ("No Bayesian analysis in this spec; the frequentist reference analysis "
                 "follows.")
-    d = d[(d["analysis"] == "two_arm") & (d["quantity"] == "prob_hr_below")
-          & (d["threshold"] == 1.0)]
-    parts = []
-    for endpoint, part in d.groupby("endpoint", sort=False):
-        lo, hi = part["probability"].min(), part["probability"].max()
+    h = h[(h["quantity"] == "prob_hr_below") & (h["threshold"] == 1.0)]
+    parts, moves = [], False
+    for endpoint, part in h.groupby("endpoint", sort=False):
+        lo, hi = part["value"].min(), part["value"].max()
         span = pct(lo) if pct(lo) == pct(hi) else f"{pct(lo)} to {pct(hi)}"
         parts.append(f"{view.endpoint_label(endpoint)} {span}")
-    text = (f"Across the models and priors, the probability that {trt} lowers the hazard "
-            f"compared with {ref} is: " + "; ".join(parts) + ". ")
+        moves |= hi - lo >= 0.10
+    fits = len(h.drop_duplicates(["family", "prior"]))
+    text = (f"Across the {'models and priors' if fits > 1 else 'model'}, the probability that "
+            f"{trt} lowers the hazard compared with {ref} is: " + "; ".join(parts) + ". ")
     n = view.summary["study"]["n_per_arm"]
-    text += (f"These are small numbers ({n[trt]} vs {n[ref]} patients): the answer depends "
-             "visibly on the prior, and every interval is wide.")
+    text += f"Based on {n[trt]} vs {n[ref]} patients"
+    text += (": the answer depends on the model and the prior, so read the range, not one "
+             "number." if moves else ".")
     return text
 
 
 def answer(view: ResultsView, captions: dict[str, str]) -> dict[str, Any]:
-    """The first screen: question, caveats, primary analysis, plain answer, summary figure."""
+    """The first screen: question, caveats, primary analysis and plain answer beside the
+    summary figure."""
     blocks: list[dict] = []
     question = view.summary["study"].get("question")
     if question:
@@ -114,7 +116,7 @@ def answer(view: ResultsView, captions: dict[str, str]) -> dict[str, Any]:
         blocks.append(box)
     blocks.append(p(plain_answer(view), "answer"))
     if "summary" in captions:
-        blocks.append(figure("summary", captions))
+        blocks = [{"kind": "columns", "left": blocks, "right": [figure("summary", captions)]}]
     return section("answer", "The answer in brief", blocks)
 
 

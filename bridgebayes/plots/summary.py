@@ -21,6 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator
 
+from bridgebayes.core.numbers import percent
 from bridgebayes.plots.base import PlotError, log_hr_axis, new_figure, require
 
 __all__ = ["summary_figure"]
@@ -75,16 +76,6 @@ def _layout(fits: pd.DataFrame) -> tuple[list[float], list[tuple[float, str]], f
             pos += 1.0
         pos += 0.25
     return y, headers, pos - 0.25
-
-
-def _percent(p: float) -> str:
-    if not np.isfinite(p):
-        return "–"
-    if p < 0.005:
-        return "<1%"
-    if p > 0.995:
-        return ">99%"
-    return f"{100 * p:.0f}%"
 
 
 def summary_figure(table: pd.DataFrame, *, arms: tuple[str, str],
@@ -204,7 +195,7 @@ def summary_figure(table: pd.DataFrame, *, arms: tuple[str, str],
             ax.plot([r["value"]], [yy], marker="o", color=colour,
                     markersize=5.5 if is_primary else 4.5, zorder=3,
                     gid=f"value:{quantity}:{threshold}")
-            ax.text(1.47, yy, _percent(float(r["value"])), ha="right", va="center",
+            ax.text(1.47, yy, percent(float(r["value"])), ha="right", va="center",
                     fontsize=8, fontweight="bold" if is_primary else "normal", color=colour,
                     gid=f"text:{quantity}:{threshold}")
         ax.set_xlim(-0.04, 1.49)

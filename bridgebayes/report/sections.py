@@ -103,6 +103,27 @@ def plain_answer(view: ResultsView) -> str:
     return text
 
 
+def figure_key(view: ResultsView) -> str:
+    """What the summary figure's row labels mean: abbreviated model names spelled out, and
+    each prior on log HR as its distribution (details: Methods)."""
+    families = view.summary.get("families", {})
+    def letters(text: str) -> str:
+        return "".join(c for c in text.lower() if c.isalpha())
+
+    spelled = [f"{f['label']} = {name.replace('_', ' ')}" for name, f in families.items()
+               if letters(f["label"]) != letters(name)]
+    used = set(view.table("headline").get("prior", pd.Series(dtype=str)))
+    priors = [f"{r['name']} Normal({r['mu']:.2f}, {r['sigma']:.2f})"
+              for r in view.summary.get("priors", []) if r["name"] in used]
+    parts = []
+    if spelled:
+        parts.append("Models: " + ", ".join(spelled) + ".")
+    if priors:
+        parts.append("Priors on log HR: " + ", ".join(priors) + ".")
+    return " ".join([*parts, "Each figure row is one model · one prior; see Methods."]) \
+        if parts else ""
+
+
 def answer(view: ResultsView, captions: dict[str, str]) -> dict[str, Any]:
     """The first screen: question, caveats, primary analysis and plain answer beside the
     summary figure."""
@@ -115,6 +136,8 @@ def answer(view: ResultsView, captions: dict[str, str]) -> dict[str, Any]:
     if (box := _primary_box(view)) is not None:
         blocks.append(box)
     blocks.append(p(plain_answer(view), "answer"))
+    if (key := figure_key(view)) and "summary" in captions:
+        blocks.append(p(key, "note key"))
     if "summary" in captions:
         blocks = [{"kind": "columns", "left": blocks, "right": [figure("summary", captions)]}]
     return section("answer", "The answer in brief", blocks)

@@ -1,7 +1,8 @@
 """The report's first screen, study and methods sections, from a results view.
 
 Each section function returns ``{"anchor", "title", "blocks"}``; a block is a dict with a
-``kind`` (``p``, ``list``, ``figure``, ``table``, ``details``, ``box``) that the template
+``kind`` (``p``, ``list``, ``figure``, ``table``, ``details``, ``box``, ``columns``: two
+blocks side by side, stacked on a narrow screen and in print) that the template
 (``templates/report.html.j2``) renders.  Wording comes from the saved results (arms, unit,
 time zero, endpoint labels, family descriptions, prior meanings): no HSCT word appears
 unless the study is one.

@@ -3,9 +3,10 @@
 Writes ``tables/operating_characteristics.csv`` (every scenario and rule),
 ``tables/calibration.csv`` (calibrated gamma and type I error per N and prior),
 ``tables/sample_size.csv`` (smallest N reaching the target assurance per rule),
-``figures/assurance.png`` and ``plan.json`` (seed, versions, spec hash, job fingerprint,
-design-prior summary, timings).  Finished chunks are kept in ``<out>/../.<name>-chunks/``
-so an interrupted run resumes.
+``figures/assurance.png``, ``figures/power_hr<c>.png`` (each ``analysis.power_hrs``),
+``plan.json`` (seed, versions, spec hash, job fingerprint, design-prior summary, design,
+timings) and ``plan.html``, the page rendered from them by the report's template.  Finished
+chunks are kept in ``<out>/../.<name>-chunks/`` so an interrupted run resumes.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from bridgebayes.plan.outputs import (
 from bridgebayes.plan.run import PlanJob, Scenario
 from bridgebayes.plan.simulate import TrialDesign
 from bridgebayes.plan.spec import PlanSpec, load_plan_spec
+from bridgebayes.report import write_plan_page
 
 __all__ = ["build_job", "run_plan"]
 
@@ -137,8 +139,18 @@ def _write(out: Path, spec: PlanSpec, job: PlanJob, scenarios: pd.DataFrame,
         fig = assurance_figure(assurance, rules=rules, target=spec.target_assurance,
                                title=f"{spec.id}: assurance vs N")
         fig.savefig(tmp / "figures" / "assurance.png", dpi=120)
+        for hr in a.get("power_hrs", ()):
+            fig = assurance_figure(oc[oc["name"] == f"hr={hr:g}"], rules=rules,
+                                   ylabel=f"power at HR = {hr:g}",
+                                   title=f"{spec.id}: power vs N at HR = {hr:g}")
+            fig.savefig(tmp / "figures" / f"power_hr{hr:g}.png", dpi=120)
         mean, sd = job.design_prior.log_hr_summary()
         doc = {"spec": {"id": spec.id, "path": str(spec.path), "sha256": spec.sha256},
+               "title": spec.title, "arms": {"reference": spec.arms[0],
+                                             "treatment": spec.arms[1]},
+               "target_assurance": spec.target_assurance, "n_sims": spec.n_sims,
+               "design": spec.design, "threshold": a.get("threshold", 1.0),
+               "power_hrs": list(a.get("power_hrs", ())),
                "seed": spec.seed, "fingerprint": job.fingerprint(), "versions": _versions(),
                "design_prior": {"source": job.design_prior.source,
                                 "log_hr_mean": mean, "log_hr_sd": sd,
@@ -151,6 +163,7 @@ def _write(out: Path, spec: PlanSpec, job: PlanJob, scenarios: pd.DataFrame,
                "reference": {"schoenfeld_events_hr_0.7": schoenfeld_events(0.7, alpha=alpha)}}
         (tmp / "plan.json").write_text(json.dumps(doc, indent=2, default=_plain,
                                                   allow_nan=False) + "\n")
+        write_plan_page(tmp)  # the view of what was just saved
     return oc, calibration, sizes
 
 

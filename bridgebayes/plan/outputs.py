@@ -132,8 +132,10 @@ def sample_size_for(assurance: pd.DataFrame, rule: str, target: float) -> int | 
 
 
 def assurance_figure(assurance: pd.DataFrame, *, rules: Sequence[str],
-                     target: float | None = None, title: str = "") -> Figure:
-    """Assurance vs total sample size with ±2 MCSE bars, one line per rule.
+                     target: float | None = None, title: str = "",
+                     ylabel: str = "assurance (probability of success)") -> Figure:
+    """Assurance (or, for a fixed-HR scenario, power) vs total sample size with ±2 MCSE
+    bars, one line per rule.
 
     Examples
     --------
@@ -149,8 +151,7 @@ def assurance_figure(assurance: pd.DataFrame, *, rules: Sequence[str],
                                                                        "log-rank"))
     if target is not None:
         ax.axhline(target, color="grey", linestyle="--", linewidth=1, label=f"target {target:g}")
-    ax.set(xlabel="total sample size N", ylabel="assurance (probability of success)",
-           ylim=(0, 1), title=title)
+    ax.set(xlabel="total sample size N", ylabel=ylabel, ylim=(0, 1), title=title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -58,6 +58,7 @@ class PlanSpec:
     design: dict[str, Any]
     analysis: dict[str, Any]
     priors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    title: str = ""
 
 
 def _err(path: Path, key: str, expected: str, got: object = "<missing>") -> SpecError:
@@ -136,7 +137,8 @@ def load_plan_spec(path: str | os.PathLike[str]) -> PlanSpec:
                     n_sims=plan.get("n_sims", 10_000), chunk_size=plan.get("chunk_size", 1000),
                     target_assurance=float(plan.get("target_assurance", 0.8)),
                     workers=plan.get("workers", 2), design_prior=prior, design=design,
-                    analysis=analysis, priors=declared)
+                    analysis=analysis, priors=declared,
+                    title=str(doc.get("analysis", {}).get("title", "")))
 
 
 def _design_prior(path: Path, t: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Figures of the treatment effect: the posterior HR density and the forest plot."""
+"""Figures of the treatment effect: the posterior HR density and the forest plot (the
+first-screen summary: :mod:`bridgebayes.plots.summary`)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from bridgebayes.plots.base import (
     require,
 )
 
-__all__ = ["forest_figure", "hr_density_figure", "summary_figure"]
+__all__ = ["forest_figure", "hr_density_figure"]
 
 
 def hr_density_figure(density: pd.DataFrame, probabilities: Mapping[float, float], *,
@@ -132,62 +133,4 @@ def forest_figure(table: pd.DataFrame, *, arms: tuple[str, str], title: str | No
     ax.grid(axis="x", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False,
               title="posterior median", title_fontsize=8)
-    return fig
-
-
-def summary_figure(table: pd.DataFrame, *, arms: tuple[str, str], level: float = 0.95
-                   ) -> Figure:
-    """The first-screen figure: per row (endpoint × model × prior) the posterior HR interval
-    and, as text beside it, P(HR < 1), P(HR < 0.8), the ROPE share and the range of
-    P(HR < 1) across the reconstruction ensemble.
-
-    Parameters
-    ----------
-    table
-        ``label, median, lower, upper, p1, p08, rope, ensemble, primary`` (probabilities
-        as text, ``ensemble`` e.g. ``"71–93%"`` or ``""``; ``primary`` bool: drawn bold).
-    arms
-        ``(reference, treatment)`` labels.
-    level
-        Mass of the intervals.
-    """
-    require(table, ["label", "median", "lower", "upper", "p1", "p08", "rope", "ensemble",
-                    "primary"], "summary table")
-    if table.empty:
-        raise PlotError("summary_figure: the table has no rows")
-    n = len(table)
-    fig = new_figure(11.0, 1.0 + 0.3 * n)
-    grid = fig.add_gridspec(1, 2, width_ratios=[1.35, 1.0])
-    ax, text_ax = fig.add_subplot(grid[0]), fig.add_subplot(grid[1])
-    y = np.arange(n)[::-1]
-    values = table[["median", "lower", "upper"]].to_numpy(float)
-    bold = table["primary"].astype(bool).to_numpy()
-    ax.hlines(y, values[:, 1], values[:, 2], color="black", linewidth=1.4, gid="intervals")
-    ax.plot(values[:, 0], y, linestyle="none", marker="s", color="black", markersize=5)
-    ax.plot(values[bold, 0], y[bold], linestyle="none", marker="D", color="#D55E00",
-            markersize=8, gid="primary", label="pre-specified primary analysis")
-    ax.set_yticks(y, labels=table["label"].astype(str).tolist(), fontsize=8)
-    for tick, is_primary in zip(ax.get_yticklabels(), bold, strict=True):
-        tick.set_fontweight("bold" if is_primary else "normal")
-    ax.axvline(1.0, color="grey", linestyle=":", linewidth=1)
-    lo = min(0.8 * float(np.nanmin(values[:, 1])), 0.3)
-    hi = max(1.25 * float(np.nanmax(values[:, 2])), 2.0)
-    log_hr_axis(ax, lo, hi)
-    ax.set_ylim(-0.7, n - 0.3)
-    ax.set_xlabel(f"HR {arms[1]} vs {arms[0]}, median and {100 * level:g}% CrI "
-                  f"(log scale; {direction(arms)})", fontsize=8)
-    ax.grid(axis="x", alpha=0.3)
-    if bold.any():
-        ax.legend(loc="lower right", fontsize=7, frameon=False)
-    headers = ("P(HR<1)", "P(HR<0.8)", "P(ROPE)", "P(HR<1), ensemble")
-    text_ax.set_xlim(0, 4)
-    text_ax.set_ylim(-0.7, n - 0.3)
-    text_ax.axis("off")
-    for j, header in enumerate(headers):
-        text_ax.text(j + 0.5, n - 0.35, header, ha="center", va="bottom", fontsize=8,
-                     fontweight="bold")
-        column = ("p1", "p08", "rope", "ensemble")[j]
-        for yy, value, is_primary in zip(y, table[column].astype(str), bold, strict=True):
-            text_ax.text(j + 0.5, yy, value, ha="center", va="center", fontsize=8,
-                         fontweight="bold" if is_primary else "normal", gid=f"{column}")
     return fig

@@ -11,7 +11,6 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from bridgebayes.plots import (
@@ -24,13 +23,12 @@ from bridgebayes.plots import (
     ppc_figure,
     summary_figure,
 )
-from bridgebayes.report.format import pct
 from bridgebayes.report.view import ResultsView
 
-__all__ = ["FigureSpec", "averaging_figures", "figure_specs", "render", "summary_rows"]
+__all__ = ["FigureSpec", "averaging_figures", "figure_specs", "render"]
 
 #: Bumped when a figure's drawing changes (part of the cache key).
-FIGURES_VERSION = 1
+FIGURES_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -62,35 +60,34 @@ def _two_arm(view: ResultsView) -> pd.DataFrame:
     return d[d["analysis"] == "two_arm"] if not d.empty else d
 
 
-def summary_rows(view: ResultsView) -> pd.DataFrame:
-    """One row per fit for the first-screen figure (primary first, then by endpoint)."""
-    d = _two_arm(view)
-    spread = view.table("reconstruction_sensitivity")
-    rows = []
-    for (endpoint, family, prior), part in d.groupby(["endpoint", "family", "prior"],
-                                                     sort=False):
-        hr = part[part["quantity"] == "hr"].iloc[0]
-
-        def p(quantity: str, part=part, **match) -> str:
-            r = _where(part[part["quantity"] == quantity], **match)
-            return pct(float(r["probability"].iloc[0])) if len(r) else "–"
-
-        ensemble = ""
-        if not spread.empty:
-            s = spread[(spread["endpoint"] == endpoint) & (spread["family"] == family)
-                       & (spread["prior"] == prior) & (spread["quantity"] == "prob_hr_below")
-                       & np.isclose(spread["threshold"], 1.0)]
-            if len(s):
-                ensemble = f"{pct(s['min'].iloc[0])}–{pct(s['max'].iloc[0])}"
-        failed = "" if bool(hr["gate_passed"]) else " (FAILED diagnostics)"
-        rows.append({"label": f"{view.endpoint_label(endpoint)} · {view.family_label(family)} "
-                              f"· {prior}{failed}", "median": hr["estimate"],
-                     "lower": hr["lower"], "upper": hr["upper"],
-                     "p1": p("prob_hr_below", threshold=1.0),
-                     "p08": p("prob_hr_below", threshold=0.8), "rope": p("prob_rope"),
-                     "ensemble": ensemble, "primary": hr["role"] == "primary"})
-    frame = pd.DataFrame(rows)
-    return frame.sort_values("primary", ascending=False, kind="stable").reset_index(drop=True)
+def _summary_figure(view: ResultsView) -> FigureSpec | None:
+    """The first-screen figure, drawn from the saved headline table."""
+    headline = view.table("headline")
+    if headline.empty:
+        return None
+    members = int(headline["ensemble_members"].max())
+    ensemble = ""
+    if members:
+        without = sorted({view.family_label(f) for f, n in zip(
+            headline["family"], headline["ensemble_members"], strict=True) if not n})
+        ensemble = (f" Light bars: the range of each value over the {members} reconstructed "
+                    "cohorts of the reconstruction ensemble (exact posteriors)"
+                    + (f"; not repeated for {', '.join(without)} (no exact posterior)"
+                       if without else "") + ".")
+    rope = headline[headline["quantity"] == "prob_rope"]
+    negligible = (f" P({rope['threshold'].iloc[0]:g} ≤ HR ≤ "
+                  f"{rope['threshold_upper'].iloc[0]:g}) is the probability of a practically "
+                  "negligible difference." if len(rope) else "")
+    endpoints = {e: view.endpoint_label(e) for e in dict.fromkeys(headline["endpoint"])}
+    families = {f: view.family_label(f) for f in dict.fromkeys(headline["family"])}
+    return FigureSpec(
+        "summary", "Every endpoint, model and prior at a glance: the posterior hazard ratio "
+        f"of {view.arms[1]} vs {view.arms[0]} (median and credible interval; HR < 1 favours "
+        f"{view.arms[1]}) and the posterior probabilities that it is below each threshold."
+        f"{negligible} The pre-specified primary analysis is shaded and marked PRIMARY."
+        f"{ensemble}", (headline,),
+        lambda: summary_figure(headline, arms=view.arms, endpoint_labels=endpoints,
+                               family_labels=families), "answer")
 
 
 def _endpoint_figures(view: ResultsView) -> list[FigureSpec]:
@@ -180,14 +177,8 @@ def figure_specs(view: ResultsView) -> list[FigureSpec]:
     """Every figure of the report, in page order."""
     specs = []
     d = _two_arm(view)
-    if not d.empty:
-        rows = summary_rows(view)
-        specs.append(FigureSpec(
-            "summary", "Every endpoint, model and prior at a glance: posterior hazard ratio "
-            "(median and credible interval), P(HR < 1), P(HR < 0.8), the probability of a "
-            "practically negligible difference (ROPE), and the range of P(HR < 1) across the "
-            "reconstruction ensemble; the pre-specified primary analysis is marked.",
-            (rows,), lambda rows=rows: summary_figure(rows, arms=view.arms), "answer"))
+    if (summary := _summary_figure(view)) is not None:
+        specs.append(summary)
     specs += _endpoint_figures(view)
     specs += averaging_figures(view)
     if not d.empty:

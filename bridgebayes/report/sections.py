@@ -1,7 +1,8 @@
 """The report's first screen, study and methods sections, from a results view.
 
 Each section function returns ``{"anchor", "title", "blocks"}``; a block is a dict with a
-``kind`` (``p``, ``list``, ``figure``, ``table``, ``details``, ``box``) that the template
+``kind`` (``p``, ``list``, ``figure``, ``table``, ``details``, ``box``, ``columns``: two
+blocks side by side, stacked on a narrow screen and in print) that the template
 (``templates/report.html.j2``) renders.  Wording comes from the saved results (arms, unit,
 time zero, endpoint labels, family descriptions, prior meanings): no HSCT word appears
 unless the study is one.
@@ -38,20 +39,19 @@ def figure(name: str, captions: dict[str, str]) -> dict[str, Any]:
 
 
 def caveats(view: ResultsView) -> list[str]:
-    """What the reader must know before any number: reconstructed data, non-randomised."""
+    """What the reader must know before any number: reconstructed data, non-randomised (short:
+    the study section says more)."""
     study, out = view.summary["study"], []
     if study["reconstructed"]:
-        out.append("Reconstructed pseudo-patient data: the cohort analysed here was rebuilt "
-                   "from the paper's published summary figures; it is not the study's "
-                   "patient-level data, and every estimate inherits the uncertainty of that "
-                   "reconstruction (see the reconstruction sensitivity).")
+        out.append("Reconstructed pseudo-patient data: the patients analysed were rebuilt from "
+                   "the paper's published figures, not taken from the study's records; every "
+                   "estimate inherits the uncertainty of that reconstruction.")
     if not study["randomised"]:
-        text = ("Non-randomised comparison: patients were not assigned to the arms by chance, "
-                "so differences between the arms may reflect who received which treatment "
-                "(confounding), not only the treatments.")
+        text = ("Non-randomised comparison: the arms may differ in who received which "
+                "treatment (confounding), not only in the treatments.")
         if study["format"] == "hsct":
-            text += (" Time zero is the transplant: only patients whose bridging therapy led "
-                     "to a transplant are compared (selection).")
+            text += (" Time zero is the transplant: only patients whose bridging led to a "
+                     "transplant are compared (selection).")
         if not study.get("covariates"):
             text += " No covariates were available, so no adjustment was possible."
         out.append(text)
@@ -81,29 +81,53 @@ def _primary_box(view: ResultsView) -> dict[str, Any] | None:
 
 
 def plain_answer(view: ResultsView) -> str:
-    """One plain-language paragraph from the saved decisions."""
-    d = view.table("decisions")
+    """One plain-language paragraph from the saved headline table."""
+    h = view.table("headline")
     ref, trt = view.arms
-    if d.empty:
+    if h.empty:
         return ("No Bayesian analysis in this spec; the frequentist reference analysis "
                 "follows.")
-    d = d[(d["analysis"] == "two_arm") & (d["quantity"] == "prob_hr_below")
-          & (d["threshold"] == 1.0)]
-    parts = []
-    for endpoint, part in d.groupby("endpoint", sort=False):
-        lo, hi = part["probability"].min(), part["probability"].max()
+    h = h[(h["quantity"] == "prob_hr_below") & (h["threshold"] == 1.0)]
+    parts, moves = [], False
+    for endpoint, part in h.groupby("endpoint", sort=False):
+        lo, hi = part["value"].min(), part["value"].max()
         span = pct(lo) if pct(lo) == pct(hi) else f"{pct(lo)} to {pct(hi)}"
         parts.append(f"{view.endpoint_label(endpoint)} {span}")
-    text = (f"Across the models and priors, the probability that {trt} lowers the hazard "
-            f"compared with {ref} is: " + "; ".join(parts) + ". ")
+        moves |= hi - lo >= 0.10
+    fits = len(h.drop_duplicates(["family", "prior"]))
+    text = (f"Across the {'models and priors' if fits > 1 else 'model'}, the probability that "
+            f"{trt} lowers the hazard compared with {ref} is: " + "; ".join(parts) + ". ")
     n = view.summary["study"]["n_per_arm"]
-    text += (f"These are small numbers ({n[trt]} vs {n[ref]} patients): the answer depends "
-             "visibly on the prior, and every interval is wide.")
+    text += f"Based on {n[trt]} vs {n[ref]} patients"
+    text += (": the answer depends on the model and the prior, so read the range, not one "
+             "number." if moves else ".")
     return text
 
 
+def figure_key(view: ResultsView) -> str:
+    """What the summary figure's row labels mean: abbreviated model names spelled out, and
+    each prior on log HR as its distribution (details: Methods)."""
+    families = view.summary.get("families", {})
+    def letters(text: str) -> str:
+        return "".join(c for c in text.lower() if c.isalpha())
+
+    spelled = [f"{f['label']} = {name.replace('_', ' ')}" for name, f in families.items()
+               if letters(f["label"]) != letters(name)]
+    used = set(view.table("headline").get("prior", pd.Series(dtype=str)))
+    priors = [f"{r['name']} Normal({r['mu']:.2f}, {r['sigma']:.2f})"
+              for r in view.summary.get("priors", []) if r["name"] in used]
+    parts = []
+    if spelled:
+        parts.append("Models: " + ", ".join(spelled) + ".")
+    if priors:
+        parts.append("Priors on log HR: " + ", ".join(priors) + ".")
+    return " ".join([*parts, "Each figure row is one model · one prior; see Methods."]) \
+        if parts else ""
+
+
 def answer(view: ResultsView, captions: dict[str, str]) -> dict[str, Any]:
-    """The first screen: question, caveats, primary analysis, plain answer, summary figure."""
+    """The first screen: question, caveats, primary analysis and plain answer beside the
+    summary figure."""
     blocks: list[dict] = []
     question = view.summary["study"].get("question")
     if question:
@@ -113,8 +137,10 @@ def answer(view: ResultsView, captions: dict[str, str]) -> dict[str, Any]:
     if (box := _primary_box(view)) is not None:
         blocks.append(box)
     blocks.append(p(plain_answer(view), "answer"))
+    if (key := figure_key(view)) and "summary" in captions:
+        blocks.append(p(key, "note key"))
     if "summary" in captions:
-        blocks.append(figure("summary", captions))
+        blocks = [{"kind": "columns", "left": blocks, "right": [figure("summary", captions)]}]
     return section("answer", "The answer in brief", blocks)
 
 

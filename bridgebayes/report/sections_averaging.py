@@ -77,18 +77,27 @@ def model_averaging(view: ResultsView, captions: dict[str, str]) -> dict[str, An
     blocks = [p(f"{opening} Quantities after an arm's last observed time (a difference: after "
                 "either arm's) are marked “extrapolated” in every table and sentence.", "note")]
     weights = view.table("stacking_weights")
+    which = "every model" if len(families) > 1 else "the model"
+    primary = (view.summary.get("primary") or {}).get("endpoint")
+    lead = primary if primary in bayes["endpoints"] else bayes["endpoints"][0]
     for endpoint in bayes["endpoints"]:
         prior = bayes["priors"][endpoint][0]
         title = view.endpoint_label(endpoint)
         ends = averaging["followup"][endpoint]
-        blocks.append({"kind": "p", "text": f"{title} ({prior} prior; last observed time "
-                       f"{ends['reference']:g} {view.unit} with {view.arms[0]}, "
-                       f"{ends['treatment']:g} with {view.arms[1]}).", "class": ""})
+        mine = [{"kind": "p", "text": f"{title} ({prior} prior; last observed time "
+                 f"{ends['reference']:g} {view.unit} with {view.arms[0]}, "
+                 f"{ends['treatment']:g} with {view.arms[1]}).", "class": ""}]
         if f"fan_{endpoint}__{prior}" in captions:
-            blocks.append(figure(f"fan_{endpoint}__{prior}", captions))
-        blocks.append({"kind": "list", "class": "note",
-                       "entries": averaging["sentences"][f"{endpoint}__{prior}"]})
-        blocks.append(table_block(_extrapolation_table(view, endpoint, prior)))
+            mine.append(figure(f"fan_{endpoint}__{prior}", captions))
+        mine.append({"kind": "list", "class": "note",
+                     "entries": averaging["sentences"][f"{endpoint}__{prior}"]})
+        table = table_block(_extrapolation_table(view, endpoint, prior))
+        if endpoint == lead:  # the primary (or first) endpoint open, the others collapsed
+            blocks += [*mine, {"kind": "details", "summary": f"Show {title}: S(t) and RMST "
+                               f"of {which} to the horizon", "blocks": [table]}]
+        else:
+            blocks.append({"kind": "details", "summary": f"Show {title}: extrapolation of "
+                           f"{which}", "blocks": [*mine, table]})
     if not weights.empty:
         shown = weights.assign(endpoint=weights["endpoint"].map(view.endpoint_label),
                                model=weights["label"],
@@ -127,4 +136,5 @@ def cure_fractions(view: ResultsView) -> dict[str, Any] | None:
           "its prior, with how much narrower its interval is and how much of its mass it "
           "shares with the prior (overlap; 100% = the data changed nothing). The HR of the "
           "cure model concerns the uncured patients only.", "note"),
-        table_block(pd.DataFrame(rows).fillna("–"))])
+        {"kind": "details", "summary": "Show each arm's cure fraction, prior and posterior, "
+         "for every fit", "blocks": [table_block(pd.DataFrame(rows).fillna("–"))]}])

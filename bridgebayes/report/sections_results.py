@@ -69,21 +69,24 @@ def endpoints(view: ResultsView, captions: dict[str, str]) -> list[dict[str, Any
         prior = bayes["priors"][endpoint][0]
         families = list(bayes["families"])
         lead = primary.get("family") if primary.get("family") in families else families[0]
-        blocks = []
-        for name in (f"km_{endpoint}__{lead}__{prior}", f"hr_{endpoint}__{lead}__{prior}"):
-            blocks.append(figure(name, captions))
         sentences = view.summary["sentences"][f"{endpoint}__{lead}__{prior}"]
-        blocks.append({"kind": "list", "entries": sentences, "class": "note"})
+        blocks = [figure(f"km_{endpoint}__{lead}__{prior}", captions),
+                  {"kind": "columns", "left": [figure(f"hr_{endpoint}__{lead}__{prior}",
+                                                      captions)],
+                   "right": [{"kind": "list", "entries": sentences, "class": "note"}]}]
         more = [figure(f"{kind}_{endpoint}__{f}__{prior}", captions)
                 for f in families if f != lead for kind in ("km", "hr")]
         for f in families:
             if f != lead:
                 more.append({"kind": "list", "class": "note", "entries":
                              view.summary["sentences"][f"{endpoint}__{f}__{prior}"]})
-        blocks.append(p(f"Decision table under the {prior} prior (other priors: "
-                        "tables/decisions.csv). Intervals are posterior median [credible "
-                        f"interval]; differences are {view.arms[1]} − {view.arms[0]}.", "note"))
-        blocks.append(table_block(decision_table(view, endpoint, prior)))
+        blocks.append({"kind": "details", "summary": f"Show the decision table ({prior} "
+                       "prior, every model)", "blocks": [
+                           p(f"Decision table under the {prior} prior (other priors: "
+                             "tables/decisions.csv). Intervals are posterior median [credible "
+                             f"interval]; differences are {view.arms[1]} − {view.arms[0]}.",
+                             "note"),
+                           table_block(decision_table(view, endpoint, prior))]})
         if more:
             blocks.append({"kind": "details", "summary": "Show the other models' figures",
                            "blocks": more})
@@ -104,9 +107,11 @@ def hazard_ratios(view: ResultsView, captions: dict[str, str]) -> dict[str, Any]
         for r in part[part["quantity"] == "prob_hr_below"].to_dict(orient="records"):
             row[label(r)] = row_text(r)
         rows.append(row)
-    blocks = [figure("forest", captions), p("How the answer moves with the model and the "
-                                            "prior: the same data under each.", "note"),
-              table_block(pd.DataFrame(rows))]
+    blocks = [figure("forest", captions),
+              {"kind": "details", "summary": "Show the table of every fit's HR and "
+               "probabilities", "blocks": [
+                   p("How the answer moves with the model and the prior: the same data under "
+                     "each.", "note"), table_block(pd.DataFrame(rows))]}]
     return section("hazard-ratios", "Hazard ratios across endpoints, models and priors",
                    blocks)
 
@@ -176,8 +181,13 @@ def competing(view: ResultsView, captions: dict[str, str]) -> dict[str, Any] | N
                  value=[row_text(r) for r in d.to_dict(orient="records")],
                  model=d["family"].map(view.family_label),
                  **{"cause or state": [view.component_label(c) for c in d["component"]]})
-    blocks = [figure(f"cif_{comp['endpoint']}", captions),
-              {"kind": "list", "entries": comp["sentences"]}]
+    first = comp["sentences"][0].split("]", 1)[0] + "]" if comp["sentences"] else ""
+    lead = [t for t in comp["sentences"] if t.startswith(first) or not t.startswith("[")]
+    rest = [t for t in comp["sentences"] if t not in lead]
+    blocks = [figure(f"cif_{comp['endpoint']}", captions), {"kind": "list", "entries": lead}]
+    if rest:
+        blocks.append({"kind": "details", "summary": "Show the other models and priors",
+                       "blocks": [{"kind": "list", "entries": rest}]})
     adequacy = view.table("competing_vs_aalen_johansen")
     outside = adequacy[~adequacy["inside_band"].astype(bool)]
     blocks.append(p("The Aalen–Johansen estimate lies inside every posterior 95% band." if

@@ -65,18 +65,21 @@ class ResultsView:
                 "os & nrm_cif": "OS and NRM CIF"}.get(name, name)
 
 
-def load_view(folder: str | Path) -> ResultsView:
-    """Read ``results.json`` and every ``tables/*.csv`` of an output folder."""
+def load_view(folder: str | Path, *, summary: str = "results.json") -> ResultsView:
+    """Read ``results.json`` (or another ``summary`` file, e.g. a plan's ``plan.json``) and
+    every ``tables/*.csv`` of an output folder."""
     folder = Path(folder)
-    path = folder / "results.json"
+    path = folder / summary
     try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
+        content = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise BridgeBayesError(f"{path}: not a readable results file ({exc})") from None
-    tables = {p.stem: pd.read_csv(p, keep_default_na=True)
+    # only an empty field is missing (how the run writes NaN): a label such as "null" (the
+    # planning null scenario) or "NA" stays text
+    tables = {p.stem: pd.read_csv(p, keep_default_na=False, na_values=[""])
               for p in sorted((folder / "tables").glob("*.csv"))}
     for frame in tables.values():
         for column in ("arm", "component", "family", "prior", "endpoint", "role", "member"):
             if column in frame:
                 frame[column] = frame[column].fillna("").astype(str)
-    return ResultsView(folder, summary, tables)
+    return ResultsView(folder, content, tables)

@@ -30,6 +30,7 @@ from bridgebayes.reference.analysis import ReferenceAnalysis
 from bridgebayes.run.fits import FitKey, FitOutcome, sampler_for
 from bridgebayes.run.spec import Spec
 from bridgebayes.run.spec_sections import named_prior
+from bridgebayes.summaries.headline import headline_table
 
 __all__ = ["SCHEMA_VERSION", "Results", "assemble", "role_of"]
 
@@ -190,6 +191,11 @@ def assemble(*, spec: Spec, cohort: Cohort, reference: ReferenceAnalysis,
         table, sentences = secondary["safety"]
         tables["safety"] = table
         summary["safety"] = {"table": _records(table), "sentences": sentences}
+    if "decisions" in tables:  # the first screen's numbers, one table (report: a view)
+        members = len(summary.get("reconstruction_sensitivity", {}).get("members", ()))
+        tables["headline"] = headline_table(tables["decisions"],
+                                            tables.get("reconstruction_sensitivity"),
+                                            members=members)
     return results
 
 

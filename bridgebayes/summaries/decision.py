@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from bridgebayes.core.numbers import percent
+
 __all__ = ["COLUMNS", "CURVE_COLUMNS", "QUANTITIES", "Decision", "interval_text", "label",
            "new_row", "percent", "table"]
 
@@ -143,24 +145,6 @@ def label(row: Mapping[str, object]) -> str:
     return QUANTITIES[str(row["quantity"])].format(
         t=g(row.get("time")), c=g(row.get("threshold")), c2=g(row.get("threshold_upper")),
         u=row.get("time_unit", ""), k=row.get("component", ""))
-
-
-def percent(p: float) -> str:
-    """A probability for sentences: whole percent, never rounded to certainty.
-
-    Examples
-    --------
-    >>> percent(0.4), percent(0.9996), percent(0.0004), percent(float("nan"))
-    ('40%', '>99%', '<1%', '–')
-    """
-    if p is None or np.isnan(p):
-        return "–"
-    if p > 0.995:
-        return ">99%"
-    if p < 0.005:
-        return "<1%"
-    # between the two bounds the whole percent stays within 1..99: 0.005 is "1%", not "0%"
-    return f"{min(99, max(1, round(100 * p)))}%"
 
 
 def interval_text(row: Mapping[str, object], *, scale: float = 1.0, digits: int = 2,

@@ -183,3 +183,35 @@ def test_run_plan_bad_input_exits_2_and_writes_nothing(tmp_path, capsys):
     out = tmp_path / "out" / "plan"
     assert run_plan(_spec(tmp_path, text), out=out, scheduler="synchronous") == 2
     assert "missing.nc" in capsys.readouterr().err and not out.exists()
+
+
+def test_run_plan_writes_its_page_from_the_saved_tables(tmp_path):
+    """plan.html: the report's template, the first screen answering with the saved sample
+    sizes, every saved figure embedded, tables with MCSE, no number not in the tables."""
+    import re
+
+    out = tmp_path / "out" / "plan"
+    assert run_plan(_spec(tmp_path), out=out, scheduler="synchronous", quiet=True) == 0
+    page = (out / "plan.html").read_text()
+    assert re.findall(r'<section id="([^"]+)"', page) == [
+        "answer", "power", "operating-characteristics", "calibration", "priors", "provenance"]
+    assert not re.search(r"https?://|<script", page)
+    assert sorted(re.findall(r'<figure id="fig-([^"]+)"', page)) == sorted(
+        f.stem for f in (out / "figures").glob("*.png")) == ["assurance", "power_hr0.7"]
+    first = page[page.index('<header id="first-screen">'):page.index("</header>")]
+    assert "Question: how many patients would a future trial of CAR-T vs blinatumomab" in first
+    sizes = pd.read_csv(out / "tables" / "sample_size.csv")
+    for row in sizes.to_dict(orient="records"):
+        rule = "log-rank test" if row["rule"] == "logrank" else \
+            f"{row['rule'].removeprefix('post_')} prior"
+        told = f"N = {int(row['n_total'])}" if pd.notna(row["n_total"]) else \
+            "not reached up to N = 80"
+        assert f"{rule}: {told}" in first, (rule, told)
+    oc = pd.read_csv(out / "tables" / "operating_characteristics.csv", keep_default_na=False)
+    null = oc[(oc["name"] == "null") & (oc["n_total"] == 40)].iloc[0]
+    assert f"{null['logrank']:.3f} ± {null['logrank_mcse']:.3f}" in page
+    doc = json.loads((out / "plan.json").read_text())
+    assert doc["arms"] == {"reference": "blinatumomab", "treatment": "CAR-T"}
+    assert f"log HR mean {doc['design_prior']['log_hr_mean']:.2f}" in first
+    assert 'analysis prior “skeptical-weak”' in page
+    assert str(tmp_path) not in page  # no machine path on the page

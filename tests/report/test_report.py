@@ -117,6 +117,31 @@ def test_the_first_screen_asks_warns_and_answers(html, out):
     assert "27 vs 9 patients" in text  # treatment vs reference, from the saved counts
 
 
+def test_the_summary_figure_is_drawn_from_the_saved_headline_table(out, html):
+    """tables/headline.csv holds exactly results.json's decisions (HR, P(HR < c), ROPE of
+    every fit) and the ensemble's range; the first screen keys the figure's labels."""
+    results = json.loads((out / "results.json").read_text())
+    headline = pd.read_csv(out / "tables" / "headline.csv")
+    saved = {(r["endpoint"], r["family"], r["prior"], r["quantity"], r["threshold"]):
+             r["estimate"] if r["quantity"] == "hr" else r["probability"]
+             for r in results["decisions"] if r["analysis"] == "two_arm"
+             and r["quantity"] in ("hr", "prob_hr_below", "prob_rope")}
+    shown = {(r["endpoint"], r["family"], r["prior"], r["quantity"],
+              None if pd.isna(r["threshold"]) else r["threshold"]): r["value"]
+             for r in headline.to_dict(orient="records")}
+    assert shown.keys() == saved.keys()  # CSV round trip: equal to the last digit or two
+    assert all(shown[k] == pytest.approx(saved[k], rel=1e-14) for k in saved)
+    spread = {(r["quantity"], r["threshold"]): (r["min"], r["max"])
+              for r in results["reconstruction_sensitivity"]["spread"]
+              if r["quantity"] in ("hr", "prob_hr_below", "prob_rope")}
+    for r in headline.to_dict(orient="records"):
+        key = (r["quantity"], None if r["quantity"] == "hr" else r["threshold"])
+        assert (r["ensemble_min"], r["ensemble_max"]) == pytest.approx(spread[key], rel=1e-14)
+        assert r["ensemble_members"] == len(results["reconstruction_sensitivity"]["members"])
+    first = visible_text(html[html.index('<header id="first-screen">'):html.index("</header>")])
+    assert "Priors on log HR: skeptical Normal(0.00, 0.42)." in first
+
+
 def test_long_sections_are_collapsed(html):
     assert "<details open" not in html
     for anchor in COLLAPSED:
@@ -324,6 +349,9 @@ def test_a_bayesian_report_of_a_one_endpoint_table_speaks_its_own_words(remissio
     assert "<h2>Extrapolation</h2>" in section_html(page, "model-averaging")
     assert "one model (Weibull" in averaging and "nothing is stacked" in averaging
     assert "stacking weights" not in averaging and "every model" not in averaging
+    headline = pd.read_csv(remission_report / "tables" / "headline.csv")
+    assert (headline["ensemble_members"] == 0).all() and headline["ensemble_min"].isna().all()
+    assert 'id="fig-summary"' in page and "reconstructed cohorts" not in page
 
 
 def test_a_non_randomised_study_says_so_without_transplant_words(remission_report, tmp_path):

@@ -195,6 +195,9 @@ def _posterior_below(k: np.ndarray, totals: np.ndarray, exposure: np.ndarray,
                      grid: tuple[np.ndarray, np.ndarray], at: float) -> np.ndarray:
     """``P(theta < at | k)`` for each row of ``k`` (``(S, J)``) by the trapezoid rule on the
     grid (which holds ``at``)."""
+    # few distinct event splits at small counts: compute each once
+    k, back = np.unique(np.asarray(k, float), axis=0, return_inverse=True)
+    back = np.ravel(back)
     grid, trapezoid = grid
     below = grid <= at
     lower = np.where(below, trapezoid, 0.0)
@@ -208,7 +211,7 @@ def _posterior_below(k: np.ndarray, totals: np.ndarray, exposure: np.ndarray,
         log_post -= log_post.max(axis=1, keepdims=True)
         weight = np.exp(log_post)
         out[start:start + 2000] = (weight @ lower) / (weight @ trapezoid)
-    return out
+    return out[back]
 
 
 def calibration(events: np.ndarray, exposure: np.ndarray, *, mu: float, sigma: float,

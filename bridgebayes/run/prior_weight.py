@@ -74,7 +74,9 @@ def _weight_sentence(w: dict, labels: dict[str, str]) -> str:
     ratio = w["prior_to_data"]
     if not np.isfinite(ratio):
         return text + ": an arm has no events, so the log HR is the prior's alone."
-    if ratio >= 1:
+    if 0.9 <= ratio <= 1.1:
+        return text + ", so prior and data weigh about the same."
+    if ratio > 1:
         return text + f", so the prior outweighs the data {ratio:.1f} times."
     return text + f", so the data outweigh the prior {1 / ratio:.1f} times."
 

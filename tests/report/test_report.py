@@ -21,9 +21,8 @@ from bridgebayes.report.view import load_view
 from bridgebayes.run.pipeline import run
 
 SECTIONS = ["answer", "study", "methods", "endpoint-grfs", "hazard-ratios", "checks",
-            "model-averaging", "reconstruction-sensitivity", "competing-risks", "safety",
-            "reference",
-            "provenance"]
+            "prior-weight", "model-averaging", "reconstruction-sensitivity", "competing-risks",
+            "safety", "reference", "provenance"]
 COLLAPSED = ["checks", "reconstruction-sensitivity", "safety", "reference", "provenance"]
 HSCT_WORDS = re.compile(r"transplant|GVHD|HSCT|relapse|CAR-T|blinatumomab|NRM", re.I)
 

@@ -307,8 +307,7 @@ def test_a_bayesian_report_of_a_one_endpoint_table_speaks_its_own_words(remissio
     text = visible_text(page)
     assert re.findall(r'<section id="([^"]+)"', page) == [
         "answer", "study", "methods", "endpoint-remission", "hazard-ratios", "checks",
-        "model-averaging",
-        "reference", "provenance"]
+        "prior-weight", "model-averaging", "reference", "provenance"]
     assert not HSCT_WORDS.search(text), HSCT_WORDS.search(text)
     assert "Read this first" not in page  # a randomised trial of patient-level data
     box, = re.findall(r'<div class="box primary">(.*?)</div>', page)

@@ -106,6 +106,37 @@ def test_the_printed_probability_is_never_certainty(probability, shown):
     assert "100%" not in line and " 0%" not in line
 
 
+# --- hygiene of a run: no machine path, no third-party warning ----------------------------
+
+@pytest.mark.parametrize("fresh", [False, pytest.param(True, marks=pytest.mark.slow)],
+                         ids=["from-store", "fresh-nuts"])
+def test_a_run_from_another_folder_writes_no_machine_path_and_no_warning(
+        tmp_path_factory, tmp_path, fresh):
+    """``bridgebayes run`` in a subprocess from another working folder (spec given by a
+    relative path): no absolute path in any file it writes, and nothing on stderr (no
+    ArviZ / PyMC FutureWarning).  The default case reuses the seed run's store (every
+    table and figure rendered again, no fit); the slow case fits from scratch."""
+    study = copy_seed_run(tmp_path_factory, tmp_path / "study")
+    out = study / "report"
+    (out / "manifest.json").unlink()
+    if fresh:
+        shutil.rmtree(out / ".bridgebayes-cache")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run([sys.executable, "-m", "bridgebayes", "run",
+                           "../study/models/cao2025.toml", "--out", "../study/report"],
+                          cwd=elsewhere, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr == ""
+    machine = [str(tmp_path), str(tmp_path.resolve()), str(TESTS.parent), str(Path.home())]
+    for path in out.rglob("*"):
+        if not path.is_file() or ".bridgebayes-cache" in path.parts or path.suffix in (
+                ".png", ".nc"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not any(m in text for m in machine), path.relative_to(out)
+
+
 def test_a_missed_published_figure_exits_3_with_the_results_written(tmp_path_factory,
                                                                     tmp_path, monkeypatch,
                                                                     capsys):
@@ -363,33 +394,3 @@ def test_ensemble_refuses_members_from_other_settings(small_ensemble):
         write_ensemble(summary, folder, seed=12, k=2, workers=1, settings=QUICK,
                        progress=lambda _: None)
 
-
-# --- hygiene of a run: no machine path, no third-party warning ----------------------------
-
-@pytest.mark.parametrize("fresh", [False, pytest.param(True, marks=pytest.mark.slow)],
-                         ids=["from-store", "fresh-nuts"])
-def test_a_run_from_another_folder_writes_no_machine_path_and_no_warning(
-        tmp_path_factory, tmp_path, fresh):
-    """``bridgebayes run`` in a subprocess from another working folder (spec given by a
-    relative path): no absolute path in any file it writes, and nothing on stderr (no
-    ArviZ / PyMC FutureWarning).  The default case reuses the seed run's store (every
-    table and figure rendered again, no fit); the slow case fits from scratch."""
-    study = copy_seed_run(tmp_path_factory, tmp_path / "study")
-    out = study / "report"
-    (out / "manifest.json").unlink()
-    if fresh:
-        shutil.rmtree(out / ".bridgebayes-cache")
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    done = subprocess.run([sys.executable, "-m", "bridgebayes", "run",
-                           "../study/models/cao2025.toml", "--out", "../study/report"],
-                          cwd=elsewhere, capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stderr == ""
-    machine = [str(tmp_path), str(tmp_path.resolve()), str(TESTS.parent), str(Path.home())]
-    for path in out.rglob("*"):
-        if not path.is_file() or ".bridgebayes-cache" in path.parts or path.suffix in (
-                ".png", ".nc"):
-            continue
-        text = path.read_text(encoding="utf-8")
-        assert not any(m in text for m in machine), path.relative_to(out)

@@ -393,4 +393,3 @@ def test_ensemble_refuses_members_from_other_settings(small_ensemble):
     with pytest.raises(ReconstructionError, match="--force"):
         write_ensemble(summary, folder, seed=12, k=2, workers=1, settings=QUICK,
                        progress=lambda _: None)
-

@@ -163,7 +163,7 @@ def _run_text(summary: dict) -> str:
         lines.append(f"Primary analysis ({label}, {family} model, {primary['prior']} "
                      f"prior): HR {hr['estimate']:.2f} ({100 * hr['level']:g}% CrI "
                      f"{hr['lower']:.2f} to {hr['upper']:.2f}); P(HR < "
-                     f"{primary['hr_threshold']:g}) = {percent(primary['probability'])}"
+                     f"{primary['hr_threshold']:g}): {percent(primary['probability'])}"
                      + (f"; decision rule {primary['decision']}" if primary["decision"]
                         else ""))
     return "\n".join(lines)

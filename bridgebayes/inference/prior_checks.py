@@ -1,5 +1,9 @@
 """What the priors imply and how much they weigh: prior predictive summaries and
-power-scaling sensitivity (re-exported by :mod:`bridgebayes.inference.checks`)."""
+power-scaling sensitivity (re-exported by :mod:`bridgebayes.inference.checks`).
+
+The prior's weight in events (Schoenfeld, ELIR) is :mod:`bridgebayes.inference.prior_weight`;
+the prior-data conflict check and the calibration of a decision rule at the study's events
+are :mod:`bridgebayes.inference.prior_conflict`."""
 
 from __future__ import annotations
 
@@ -126,8 +130,11 @@ def prior_sensitivity(fit: Fit, *, threshold: float = SENSITIVITY_THRESHOLD) -> 
         other effect parameters (``log_hr_interval`` of a time-varying PEM) and covariate
         effects; ``prior`` scales the joint prior, ``log_hr_prior_only`` (log_hr
         row) only the log-HR prior, which the log_hr diagnosis uses; ``diagnosis``:
-        ``"potential prior-data conflict"`` (prior and likelihood sensitive), ``"strong
-        prior / weak likelihood"`` (only the prior), else ``"-"``.
+        ``"prior and likelihood both influential"`` (both sensitive; Kallioinen et al.
+        call it a potential prior-data conflict, but the run's one conflict flag is the prior
+        predictive check of :mod:`bridgebayes.inference.prior_conflict`, which this
+        diagnosis is read beside), ``"strong prior / weak likelihood"`` (only the prior),
+        else ``"-"``.
 
     Examples
     --------
@@ -155,7 +162,7 @@ def prior_sensitivity(fit: Fit, *, threshold: float = SENSITIVITY_THRESHOLD) -> 
             p, lk = float(prior.values[index]), float(like.values[index])
             p_own = float(own.values) if name == "log_hr" else np.nan
             judged = p_own if name == "log_hr" else p
-            diagnosis = ("potential prior-data conflict" if judged >= threshold and
+            diagnosis = ("prior and likelihood both influential" if judged >= threshold and
                          lk >= threshold else
                          "strong prior / weak likelihood" if judged >= threshold else "-")
             rows.append({"parameter": label, "prior": p, "log_hr_prior_only": p_own,

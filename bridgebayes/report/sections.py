@@ -216,7 +216,9 @@ def methods(view: ResultsView) -> dict[str, Any]:
             f"a posterior SD of log HR above {100 * checks['prior_dominance']:g}% of the prior "
             "SD)."))
         priors = pd.DataFrame([{"prior": r["name"], "log HR ~": f"Normal({r['mu']:.2f}, "
-                                f"{r['sigma']:.2f})", "meaning": r["meaning"],
+                                f"{r['sigma']:.2f})", "worth (events at 1:1)":
+                                fixed(r["effective_events_balanced"], 1),
+                                "meaning": r["meaning"],
                                 "source": r["source"]} for r in s["priors"]])
         blocks += [p("Priors on the log hazard ratio:"), table_block(priors)]
         primary = spec.get("primary")

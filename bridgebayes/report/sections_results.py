@@ -145,8 +145,9 @@ def checks(view: ResultsView, captions: dict[str, str]) -> dict[str, Any]:
     psens = view.table("power_scaling")
     if not psens.empty:
         blocks += [p("Power-scaling sensitivity (ArviZ psens): how much each posterior moves "
-                     "when the prior or the likelihood is raised to a power near 1; 'potential "
-                     "prior-data conflict' when both are sensitive.", "note"),
+                     "when the prior or the likelihood is raised to a power near 1 (both "
+                     "influential: the prior weighs; the conflict flag is the prior predictive "
+                     "check's, in the section on the priors' weight).", "note"),
                    table_block(psens, digits=3)]
     blocks += [figure(name, captions) for name in captions if name.startswith("ppc_")]
     return section("checks", "Model checks and diagnostics", blocks, collapsed=True)

@@ -5,7 +5,12 @@ is rendered from these saved results only.  ``results.json`` carries :data:`SCHE
 and is described by ``bridgebayes/report/results.schema.json``; no machine path appears in it
 (paths are relative to the spec).
 
-Schema changes: version 2 (this) — one decision schema (``decisions`` rows with the columns of
+Schema changes: version 3 (this) — ``prior_weight`` (every ``[bayes]`` endpoint × prior: the
+prior's effective number of events and ELIR against the data's information, the prior
+predictive conflict check with its detectable discrepancy, the calibration of the decision
+thresholds at the study's events; tables ``prior_weight``, ``prior_data_conflict``,
+``calibration``); ``provenance.files`` paths relative to the spec with their SHA-256.
+Version 2 — one decision schema (``decisions`` rows with the columns of
 :data:`bridgebayes.summaries.decision.COLUMNS`, quantity codes instead of display strings);
 ``study`` (arms, unit, time zero, endpoints and their labels, format); ``primary`` (the
 pre-specified primary analysis and its decision); ``provenance`` with the resolved spec's hash
@@ -35,7 +40,7 @@ from bridgebayes.summaries.headline import headline_table
 __all__ = ["SCHEMA_VERSION", "Results", "assemble", "role_of"]
 
 #: Version of ``results.json`` (bumped with every change of its shape; changes listed above).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass
@@ -151,8 +156,7 @@ def assemble(*, spec: Spec, cohort: Cohort, reference: ReferenceAnalysis,
         "study": _study(spec, cohort), "resolved_spec": spec.resolved(),
         "reference": {"landmarks": _records(reference.landmarks),
                       "tests": _records(reference.tests), "followup": reference.followup},
-        "priors": [{"name": n, **named_prior(n, spec.priors)}
-                   for n in dict.fromkeys(_prior_names(spec))],
+        "priors": [_prior_entry(n, spec) for n in dict.fromkeys(_prior_names(spec))],
         "checks": _check_settings()}
     tables = {"reference_landmarks": reference.landmarks, "reference_tests": reference.tests,
               **curves}
@@ -187,6 +191,8 @@ def assemble(*, spec: Spec, cohort: Cohort, reference: ReferenceAnalysis,
             tables["illness_death_transitions"] = comp.transitions
     if secondary.get("averaging") is not None:
         _averaging(results, secondary["averaging"], spec)
+    if secondary.get("prior_weight") is not None:
+        _prior_weight(results, secondary["prior_weight"], cohort)
     if secondary.get("safety") is not None:
         table, sentences = secondary["safety"]
         tables["safety"] = table
@@ -205,6 +211,14 @@ def _check_settings() -> dict[str, Any]:
     from bridgebayes.inference.fit import FEW_EVENTS, PRIOR_DOMINANCE
 
     return {"gate": dict(GATE), "few_events": FEW_EVENTS, "prior_dominance": PRIOR_DOMINANCE}
+
+
+def _prior_entry(name: str, spec: Spec) -> dict[str, Any]:
+    """A prior as declared, with its effective number of events at 1:1 (4 / sigma^2)."""
+    from bridgebayes.inference.prior_weight import prior_events
+
+    prior = named_prior(name, spec.priors)
+    return {"name": name, **prior, "effective_events_balanced": prior_events(prior["sigma"])}
 
 
 def _prior_names(spec: Spec) -> list[str]:
@@ -272,3 +286,20 @@ def _averaging(results: Results, averaging: Any, spec: Spec) -> None:
         "extrapolation": _records(averaging.extrapolation),
         "sentences": {f"{e}__{p}": list(part["text"])
                       for (e, p), part in s.groupby(["endpoint", "prior"], sort=False)}}
+
+
+def _prior_weight(results: Results, weight: Any, cohort: Cohort) -> None:
+    """How much each prior weighs, prior-data conflict, calibration
+    (:mod:`bridgebayes.run.prior_weight`)."""
+    from bridgebayes.inference.prior_conflict import CONFLICT_THRESHOLD, DETECTION_POWER
+    from bridgebayes.run.prior_weight import METHOD
+
+    t = results.tables
+    t["prior_weight"], t["prior_data_conflict"] = weight.weight, weight.conflict
+    t["calibration"] = weight.calibration
+    labels = {name: d.label for name, d in cohort.endpoints.items()}
+    results.summary["prior_weight"] = {
+        "method": METHOD, "conflict_threshold": CONFLICT_THRESHOLD,
+        "detection_power": DETECTION_POWER, "weights": _records(weight.weight),
+        "conflict": _records(weight.conflict), "calibration": _records(weight.calibration),
+        "sentences": weight.sentences(labels)}

@@ -16,12 +16,13 @@ import pytest
 from specs import SEED_FIT, copy_seed_run, fake_fit, small_seed_spec, trial_spec
 
 import bridgebayes.inference.fit as fit_module
-from bridgebayes.cli.commands import main
+from bridgebayes.cli.commands import _run_text, main
 from bridgebayes.core.errors import ReconstructionError
 from bridgebayes.core.store import file_digest
 from bridgebayes.reconstruct.outputs import write_ensemble
 from bridgebayes.reconstruct.published import load_published
 from bridgebayes.reconstruct.search import SearchSettings
+from bridgebayes.summaries.decision import percent
 
 QUICK = SearchSettings(ordering_iterations=3000, iterations=6000, patience=1500)
 TESTS = Path(__file__).resolve().parents[1]
@@ -82,12 +83,58 @@ def test_run_prints_the_title_the_caveat_and_the_primary_result(tmp_path_factory
     assert printed[3] == (
         f"Primary analysis (GVHD-free relapse-free survival, Weibull model, skeptical prior): "
         f"HR {p['hr']['estimate']:.2f} (95% CrI {p['hr']['lower']:.2f} to "
-        f"{p['hr']['upper']:.2f}); P(HR < 1) = {100 * p['probability']:.0f}%; decision rule "
+        f"{p['hr']['upper']:.2f}); P(HR < 1): {percent(p['probability'])}; decision rule "
         f"{p['decision']}")
     assert printed[-1] == f"Written: {out}/ (report.html)"
     assert main(["--quiet", "run", str(copy / "models" / "cao2025.toml"), "--out",
                  str(out)]) == 0
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(("probability", "shown"), [(0.9999, ">99%"), (0.996, ">99%"),
+                                                   (0.994, "99%"), (0.0001, "<1%"),
+                                                   (0.45, "45%")])
+def test_the_printed_probability_is_never_certainty(probability, shown):
+    summary = {"study": {"title": "T", "reconstructed": False,
+                         "endpoints": {"os": {"label": "Overall survival"}}},
+               "families": {"weibull": {"label": "Weibull"}},
+               "primary": {"endpoint": "os", "family": "weibull", "prior": "neutral",
+                           "hr_threshold": 1.0, "probability": probability, "decision": None,
+                           "hr": {"estimate": 0.5, "lower": 0.2, "upper": 0.9, "level": 0.95}}}
+    line = _run_text(summary).splitlines()[-1]
+    assert line.endswith(f"P(HR < 1): {shown}")
+    assert "100%" not in line and " 0%" not in line
+
+
+# --- hygiene of a run: no machine path, no third-party warning ----------------------------
+
+@pytest.mark.parametrize("fresh", [False, pytest.param(True, marks=pytest.mark.slow)],
+                         ids=["from-store", "fresh-nuts"])
+def test_a_run_from_another_folder_writes_no_machine_path_and_no_warning(
+        tmp_path_factory, tmp_path, fresh):
+    """``bridgebayes run`` in a subprocess from another working folder (spec given by a
+    relative path): no absolute path in any file it writes, and nothing on stderr (no
+    ArviZ / PyMC FutureWarning).  The default case reuses the seed run's store (every
+    table and figure rendered again, no fit); the slow case fits from scratch."""
+    study = copy_seed_run(tmp_path_factory, tmp_path / "study")
+    out = study / "report"
+    (out / "manifest.json").unlink()
+    if fresh:
+        shutil.rmtree(out / ".bridgebayes-cache")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    done = subprocess.run([sys.executable, "-m", "bridgebayes", "run",
+                           "../study/models/cao2025.toml", "--out", "../study/report"],
+                          cwd=elsewhere, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr == ""
+    machine = [str(tmp_path), str(tmp_path.resolve()), str(TESTS.parent), str(Path.home())]
+    for path in out.rglob("*"):
+        if not path.is_file() or ".bridgebayes-cache" in path.parts or path.suffix in (
+                ".png", ".nc"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not any(m in text for m in machine), path.relative_to(out)
 
 
 def test_a_missed_published_figure_exits_3_with_the_results_written(tmp_path_factory,

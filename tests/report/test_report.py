@@ -21,9 +21,8 @@ from bridgebayes.report.view import load_view
 from bridgebayes.run.pipeline import run
 
 SECTIONS = ["answer", "study", "methods", "endpoint-grfs", "hazard-ratios", "checks",
-            "model-averaging", "reconstruction-sensitivity", "competing-risks", "safety",
-            "reference",
-            "provenance"]
+            "prior-weight", "model-averaging", "reconstruction-sensitivity", "competing-risks",
+            "safety", "reference", "provenance"]
 COLLAPSED = ["checks", "reconstruction-sensitivity", "safety", "reference", "provenance"]
 HSCT_WORDS = re.compile(r"transplant|GVHD|HSCT|relapse|CAR-T|blinatumomab|NRM", re.I)
 
@@ -333,8 +332,7 @@ def test_a_bayesian_report_of_a_one_endpoint_table_speaks_its_own_words(remissio
     text = visible_text(page)
     assert re.findall(r'<section id="([^"]+)"', page) == [
         "answer", "study", "methods", "endpoint-remission", "hazard-ratios", "checks",
-        "model-averaging",
-        "reference", "provenance"]
+        "prior-weight", "model-averaging", "reference", "provenance"]
     assert not HSCT_WORDS.search(text), HSCT_WORDS.search(text)
     assert "Read this first" not in page  # a randomised trial of patient-level data
     box, = re.findall(r'<div class="box primary">(.*?)</div>', page)

@@ -57,6 +57,15 @@ def test_freireich_runs_in_weeks_with_its_own_words(freireich):
     assert "Non-randomised" not in html  # the spec says randomised = true
 
 
+def test_freireich_results_validate_against_the_shipped_schema(freireich):
+    from results_schema import validate
+
+    results = json.loads((freireich / "results.json").read_text())
+    validate(results)
+    assert {w["endpoint"] for w in results["prior_weight"]["weights"]} == set(
+        results["resolved_spec"]["bayes"]["endpoints"])
+
+
 def test_freireich_matches_cox_and_the_exact_oracle(freireich):
     frame = pd.read_csv(ROOT / "data" / "public" / "freireich.csv")
     cox = CoxPHFitter().fit(frame.assign(trt=(frame["arm"] == "6-MP").astype(int))[

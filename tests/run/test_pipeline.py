@@ -30,7 +30,7 @@ TABLES = {"aalen_johansen", "at_risk", "competing_curves", "competing_decisions"
           "extrapolation_curves", "extrapolation_decisions",
           "fidelity", "hr_density", "illness_death_transitions", "km", "posterior_curves",
           "power_scaling", "ppc", "reconstruction_sensitivity", "reference_landmarks",
-          "reference_tests", "safety"}
+          "reference_tests", "safety", "prior_weight", "prior_data_conflict", "calibration"}
 FIGURES = {"cif_relapse_nrm", "fan_grfs__skeptical", "forest", f"hr_{SEED_FIT}", f"km_{SEED_FIT}",
            f"ppc_{SEED_FIT}", "summary"}
 
@@ -74,12 +74,12 @@ def test_the_output_folder_holds_everything_and_nothing_beside_it(out):
 
 
 def test_results_json_has_the_documented_sections(results):
-    assert results["schema_version"] == SCHEMA_VERSION == 2
+    assert results["schema_version"] == SCHEMA_VERSION == 3
     assert set(results) == {
         "schema_version", "provenance", "study", "resolved_spec", "primary", "decisions",
         "diagnostics", "power_scaling", "ppc", "reference", "fidelity",
         "reconstruction_sensitivity", "competing", "safety", "sentences", "priors",
-        "families", "model_averaging", "checks", "checks_passed"}
+        "families", "model_averaging", "checks", "checks_passed", "prior_weight"}
     assert "loo_comparison" not in results  # one family: nothing to compare
     assert results["checks_passed"] is True
     study = results["study"]
@@ -145,9 +145,10 @@ def test_no_machine_path_in_the_results(out, results, seed_run):
     for text in _strings(results):
         assert not text.startswith(("/", "~")), text
         assert not any(m in text for m in machine), text
-    for name in ("report.html", MANIFEST):
-        page = (out / name).read_text()
-        assert not any(m in page for m in machine), name
+    texts = [out / "report.html", out / MANIFEST, *sorted((out / "tables").glob("*.csv"))]
+    for path in texts:
+        page = path.read_text()
+        assert not any(m in page for m in machine), path.name
     prov = results["provenance"]
     assert prov["files"]["data"]["path"] == "../data/cao2025/cohort.csv"
     assert prov["files"]["published"]["path"] == "../data/cao2025/published.toml"
@@ -516,3 +517,43 @@ def test_roles_of_the_fits(prepared):
     assert role_of(spec, "os", "weibull", "skeptical") == "secondary"
     assert role_of(dataclasses.replace(spec, primary=None), "grfs", "weibull",
                    "skeptical") == "secondary"
+
+
+# --- how much the priors weigh; hygiene of what is written -----------------------------------
+
+def test_the_run_states_how_much_each_prior_weighs_and_the_report_shows_it(out, results,
+                                                                           prepared):
+    from markupsafe import escape
+
+    saved = results["prior_weight"]
+    [weight] = saved["weights"]
+    assert (weight["endpoint"], weight["prior"]) == ("grfs", "skeptical")
+    data = prepared.cohort.endpoint("grfs")
+    arm, event = np.asarray(data.arm), np.asarray(data.event) > 0
+    assert (weight["events_reference"], weight["events_treatment"]) == (
+        int(event[arm == 0].sum()), int(event[arm == 1].sum()))
+    assert weight["prior_events_balanced"] == pytest.approx(4 / 0.42 ** 2)
+    [conflict] = saved["conflict"]
+    assert conflict["conflict"] == (conflict["p_value"] <= saved["conflict_threshold"])
+    assert {r["scenario"] for r in saved["calibration"]} == {"HR = 1", "posterior"}
+    frame = table(out, "prior_weight")
+    assert frame["prior_to_data"].iloc[0] == pytest.approx(weight["prior_to_data"], rel=1e-12)
+    page = (out / "report.html").read_text()
+    assert 'id="prior-weight"' in page
+    for sentence in saved["sentences"]["grfs__skeptical"]:
+        assert str(escape(sentence)) in page
+    assert [p["effective_events_balanced"] for p in results["priors"]] == [
+        pytest.approx(4 / 0.42 ** 2)]
+
+
+def test_outputs_follow_the_users_umask(out):
+    """Folders and files of the run (store included) are created with the umask of the
+    process that ran it, not mkdtemp's 0700 / mkstemp's 0600."""
+    import stat
+
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in [out, *out.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        want = (0o777 if path.is_dir() else 0o666) & ~mask
+        assert mode == want, (path.relative_to(out), oct(mode), oct(want))

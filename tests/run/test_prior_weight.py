@@ -1,0 +1,109 @@
+"""The run's prior weight, conflict and calibration tables on the shipped seed spec (no fits
+needed): the issue's hand numbers, the events and exposures from the cohort itself, the one
+conflict flag beside the power-scaling diagnosis, stored once and reused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bridgebayes.run.prior_weight as module
+from bridgebayes.core.store import Store
+from bridgebayes.run.validate import prepare
+
+
+@pytest.fixture(scope="module")
+def seed(repo_root):
+    prepared = prepare(repo_root / "models" / "cao2025.toml")
+    return prepared.spec, prepared.cohort
+
+
+@pytest.fixture(scope="module")
+def computed(seed):
+    spec, cohort = seed
+    psens = pd.DataFrame([
+        {"endpoint": "os", "family": f, "prior": "skeptical", "parameter": "log_hr",
+         "diagnosis": d} for f, d in (("weibull", "prior and likelihood both influential"),
+                                      ("piecewise_exponential", "-"))])
+    return module._compute(cohort, spec, psens)
+
+
+def test_the_seed_os_numbers_are_the_issues(computed, seed):
+    spec, _ = seed
+    w = computed.weight.set_index(["endpoint", "prior"])
+    row = w.loc[("os", "skeptical")]
+    assert (row["events_reference"], row["events_treatment"]) == (3, 8)
+    assert (row["n_reference"], row["n_treatment"]) == (9, 27)
+    assert row["prior_events_balanced"] == pytest.approx(4 / 0.42 ** 2)
+    assert row["prior_events"] == pytest.approx(1 / (0.42 ** 2 * 0.75 * 0.25))
+    assert row["elir_events"] == pytest.approx(row["prior_events"], rel=1e-6)
+    assert row["prior_to_data"] == pytest.approx(2.598, abs=1e-3)
+    assert w.loc[("os", "neutral"), "prior_to_data"] == pytest.approx(11 / 24)
+    sentences = computed.sentences({"os": "OS"})
+    assert "outweighs the data 2.6 times" in sentences["os__skeptical"][0]
+    assert "data outweigh the prior 2.2 times" in sentences["os__neutral"][0]
+    assert set(computed.weight["endpoint"] + "/" + computed.weight["prior"]) == {
+        f"{e}/{p}" for e in spec.bayes.endpoints for p in spec.bayes.priors[e]}
+
+
+def test_events_and_exposure_are_the_cohorts(seed):
+    spec, cohort = seed
+    for endpoint in spec.bayes.endpoints:
+        data = cohort.endpoint(endpoint)
+        events, exposure = module._stats(cohort, spec, endpoint)
+        arm, time, event = np.asarray(data.arm), np.asarray(data.time), np.asarray(data.event)
+        for a in (0, 1):
+            assert events[:, a].sum() == (event[arm == a] > 0).sum()
+            assert exposure[:, a].sum() == pytest.approx(time[arm == a].sum())
+        assert events.shape[0] >= 2  # the PEM family's cut points (4 intervals asked)
+
+
+def test_one_conflict_flag_read_beside_the_power_scaling_diagnosis(computed):
+    c = computed.conflict.set_index(["endpoint", "prior"])
+    assert (c["conflict"] == (c["p_value"] <= c["threshold"])).all()
+    assert (c["threshold"] == 0.05).all()
+    assert "influential in 1 of 2 fitted models" in c.loc[("os", "skeptical"), "power_scaling"]
+    assert "not by itself a conflict" in c.loc[("os", "skeptical"), "power_scaling"]
+    assert c.loc[("os", "neutral"), "power_scaling"] == ""  # no power-scaling rows given
+    assert c.loc[("os", "skeptical"), "total_events"] == 11
+    text = computed.sentences({})["os__skeptical"][1]
+    assert text.startswith("Prior predictive check: tail probability")
+
+
+def test_calibration_rows_cover_the_primary_rule_and_the_headline_thresholds(computed, seed):
+    spec, _ = seed
+    cal = computed.calibration
+    assert set(cal["threshold"]) == {0.8, 0.9, 0.95, 0.975}
+    assert set(cal["scenario"]) == {"HR = 1", "posterior"}
+    assert (cal["hr_threshold"] == spec.primary.hr_threshold).all()
+    null = cal[cal["scenario"] == "HR = 1"]
+    for (_, prior), part in null.groupby(["endpoint", "prior"]):
+        rates = part.sort_values("threshold")["rate"].to_numpy()
+        assert np.all(np.diff(rates) <= 0)
+        # a neutral prior rarely crosses 0.8 without an effect; the enthusiastic one mostly
+        assert rates[0] < 0.3 if prior == "neutral" else True
+    enthusiastic = null[(null["prior"] == "enthusiastic") & (null["threshold"] == 0.8)]
+    assert enthusiastic["rate"].iloc[0] > 0.5
+
+
+def test_stored_once_and_reused(seed, computed, tmp_path, monkeypatch):
+    spec, cohort = seed
+    calls = []
+    monkeypatch.setattr(module, "_compute", lambda c, s, p: calls.append(1) or computed)
+    store = Store(tmp_path / "store")
+    first = module.prior_weight(cohort, spec, store)
+    second = module.prior_weight(cohort, spec, store)
+    assert calls == [1]
+    for name in ("weight", "conflict", "calibration"):
+        pd.testing.assert_frame_equal(getattr(first, name), getattr(computed, name))
+        pd.testing.assert_frame_equal(getattr(second, name), getattr(computed, name))
+
+
+def test_the_same_seed_gives_the_same_numbers(seed, computed):
+    spec, cohort = seed
+    psens = None
+    again = module._compute(cohort, spec, psens)
+    pd.testing.assert_frame_equal(again.weight, computed.weight)
+    pd.testing.assert_series_equal(again.conflict["p_value"], computed.conflict["p_value"])
+    pd.testing.assert_frame_equal(again.calibration, computed.calibration)

@@ -145,7 +145,7 @@ def _write(out: Path, spec: PlanSpec, job: PlanJob, scenarios: pd.DataFrame,
                                    title=f"{spec.id}: power vs N at HR = {hr:g}")
             fig.savefig(tmp / "figures" / f"power_hr{hr:g}.png", dpi=120)
         mean, sd = job.design_prior.log_hr_summary()
-        doc = {"spec": {"id": spec.id, "path": str(spec.path), "sha256": spec.sha256},
+        doc = {"spec": {"id": spec.id, "file": spec.path.name, "sha256": spec.sha256},
                "title": spec.title, "arms": {"reference": spec.arms[0],
                                              "treatment": spec.arms[1]},
                "target_assurance": spec.target_assurance, "n_sims": spec.n_sims,

@@ -171,6 +171,8 @@ def test_run_plan_writes_tables_figure_and_json(tmp_path, capsys):
     doc = json.loads((out / "plan.json").read_text())
     assert doc["seed"] == 3 and len(doc["spec"]["sha256"]) == 64 and "dask" in doc["versions"]
     assert doc["run"]["chunks_computed"] == 12
+    assert doc["spec"]["file"] == "tiny.toml" and str(tmp_path) not in (out / "plan.json"
+                                                                         ).read_text()
     assert "Assurance" in capsys.readouterr().out
     assert run_plan(_spec(tmp_path), out=out, scheduler="synchronous", quiet=True) == 0
     assert json.loads((out / "plan.json").read_text())["run"]["chunks_reused"] == 12

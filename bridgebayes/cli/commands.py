@@ -135,13 +135,17 @@ def _format_reference(result) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from bridgebayes.run.pipeline import run
 
     quiet = getattr(args, "quiet", False)
-    result = run(args.spec, out=args.out, force=args.force, bar=not quiet,
-                 say=lambda line: None if quiet else tqdm.write(line))
+
+    def say(line: str) -> None:
+        if not quiet:
+            from tqdm import tqdm  # beside the progress bar; imported on the first line
+
+            tqdm.write(line)
+
+    result = run(args.spec, out=args.out, force=args.force, bar=not quiet, say=say)
     _print(args, _run_text(result.summary) + f"\n\nWritten: {result.out}/ (report.html)")
     return EXIT_OK if result.gates_passed else EXIT_CHECK_FAILED
 

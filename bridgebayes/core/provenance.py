@@ -7,7 +7,7 @@ import platform
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["file_sha256", "versions"]
+__all__ = ["file_sha256", "package_version", "versions"]
 
 PACKAGES = ("bridgebayes", "numpy", "pandas", "scipy", "lifelines", "pymc", "pytensor",
             "nutpie", "arviz")
@@ -22,6 +22,14 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def package_version() -> str:
+    """The bridgebayes version (part of every store key and of a run's fingerprint)."""
+    try:
+        return metadata.version("bridgebayes")
+    except metadata.PackageNotFoundError:  # pragma: no cover - source tree
+        return "0+unknown"
 
 
 def file_sha256(path: str | Path) -> str:

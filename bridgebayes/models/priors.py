@@ -12,14 +12,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import tomli_w
-from scipy import stats
 
 from bridgebayes.core.errors import SpecError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DISTRIBUTIONS", "LOG_HR_PRIORS", "STRENGTHS", "NamedPrior", "Prior", "describe",
            "log_hr_normal", "log_hr_prior", "named_log_hr_prior", "prior_to_toml"]
@@ -27,13 +28,23 @@ __all__ = ["DISTRIBUTIONS", "LOG_HR_PRIORS", "STRENGTHS", "NamedPrior", "Prior",
 
 # The closed registry: name -> (PyMC parameter names, those that must be > 0, scipy twin).
 DISTRIBUTIONS: Mapping[str, tuple[str, str, Callable[..., Any]]] = MappingProxyType({
-    "Normal": ("mu sigma", "sigma", lambda mu, sigma: stats.norm(mu, sigma)),
-    "StudentT": ("nu mu sigma", "nu sigma", lambda nu, mu, sigma: stats.t(nu, mu, sigma)),
-    "HalfNormal": ("sigma", "sigma", lambda sigma: stats.halfnorm(scale=sigma)),
-    "LogNormal": ("mu sigma", "sigma", lambda mu, sigma: stats.lognorm(sigma, scale=np.exp(mu))),
-    "Gamma": ("alpha beta", "alpha beta", lambda alpha, beta: stats.gamma(alpha, scale=1 / beta)),
-    "Exponential": ("lam", "lam", lambda lam: stats.expon(scale=1 / lam)),
+    "Normal": ("mu sigma", "sigma", lambda mu, sigma: _stats().norm(mu, sigma)),
+    "StudentT": ("nu mu sigma", "nu sigma", lambda nu, mu, sigma: _stats().t(nu, mu, sigma)),
+    "HalfNormal": ("sigma", "sigma", lambda sigma: _stats().halfnorm(scale=sigma)),
+    "LogNormal": ("mu sigma", "sigma",
+                  lambda mu, sigma: _stats().lognorm(sigma, scale=np.exp(mu))),
+    "Gamma": ("alpha beta", "alpha beta",
+              lambda alpha, beta: _stats().gamma(alpha, scale=1 / beta)),
+    "Exponential": ("lam", "lam", lambda lam: _stats().expon(scale=1 / lam)),
 })
+
+
+def _stats():
+    """``scipy.stats``, imported when a scipy twin is first made (it takes a second to
+    import; reading and checking a spec does not need it)."""
+    from scipy import stats
+
+    return stats
 
 
 def _check_kwargs(dist: str, kwargs: object, where: str) -> dict[str, float]:
@@ -254,6 +265,8 @@ def describe(named: Mapping[str, NamedPrior] | None = None) -> pd.DataFrame:
     >>> table["name"].tolist(), round(float(table.loc[1, "P(HR<0.5)"]), 4)
     (['neutral', 'skeptical'], 0.0494)
     """
+    import pandas as pd
+
     rows = []
     for item in (LOG_HR_PRIORS if named is None else named).values():
         p = {f"P(HR<{c:g})": float(item.prior.cdf(math.log(c))) for c in (1.0, 0.8, 0.5)}

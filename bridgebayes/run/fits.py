@@ -19,12 +19,12 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from bridgebayes.core.provenance import package_version as version
 from bridgebayes.core.store import Store, digest_of
 from bridgebayes.data.cohort import Cohort
 from bridgebayes.data.endpoints import EndpointData
@@ -60,14 +60,6 @@ class FitOutcome:
     diagnostics: dict
     density: pd.DataFrame
     path: Path
-
-
-def version() -> str:
-    """The package version (part of every store key)."""
-    try:
-        return metadata.version("bridgebayes")
-    except metadata.PackageNotFoundError:  # pragma: no cover - source tree
-        return "0+unknown"
 
 
 def data_digest(data: EndpointData) -> str:

@@ -1,14 +1,16 @@
 """The main job: a spec in, a complete output folder out (``bridgebayes run``).
 
-Order: validate the spec and the data, resolve the data-derived defaults; if the output folder
-already holds the results of these exact inputs (its ``manifest.json`` records the inputs'
-fingerprint: resolved spec, input file hashes, package version), say so and stop; otherwise
-the reference analysis, the ``[bayes]`` fits and everything that follows, each through the
-run's store (``<out>/.bridgebayes-cache``: a rerun reuses what did not change); then every output —
-``results.json``, ``tables/``, ``posteriors/``, and the view of them, ``figures/`` and
-``report.html`` rendered from the saved results only — is written into a staging folder that
-replaces ``<out>`` at the end, ``manifest.json`` last, so an interrupted run never leaves an
-output that looks complete.
+Order: if the output folder already holds the results of these exact inputs (its
+``manifest.json`` records the inputs' :func:`fingerprint`: the spec's content, the bytes of
+every file it names, the package version), say so (with the validation notes of the run
+that made it) and stop — before PyMC, ArviZ or even the cohort is loaded, so an unchanged
+rerun takes about a second; otherwise validate the spec and the data, resolve the
+data-derived defaults, then the reference analysis, the ``[bayes]`` fits and everything that
+follows, each through the run's store (``<out>/.bridgebayes-cache``: a rerun reuses what did
+not change); then every output — ``results.json``, ``tables/``, ``posteriors/``, and the view
+of them, ``figures/`` and ``report.html`` rendered from the saved results only — is written
+into a staging folder that replaces ``<out>`` at the end, ``manifest.json`` last, so an
+interrupted run never leaves an output that looks complete.
 """
 
 from __future__ import annotations
@@ -19,10 +21,9 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from bridgebayes.core import provenance
+from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.core.io import (
     STORE_FOLDER,
     atomic_write_text,
@@ -30,11 +31,15 @@ from bridgebayes.core.io import (
     json_text,
     staged_folder,
 )
+from bridgebayes.core.provenance import package_version
+from bridgebayes.core.readers import read_toml
 from bridgebayes.core.store import Store, digest_of, file_digest
-from bridgebayes.data.cohort import Cohort
-from bridgebayes.run.spec import Spec
-from bridgebayes.run.study import followup_endpoint
-from bridgebayes.run.validate import prepare
+
+if TYPE_CHECKING:  # the up-to-date check imports none of these (nor numpy, pandas, PyMC)
+    import pandas as pd
+
+    from bridgebayes.data.cohort import Cohort
+    from bridgebayes.run.spec import Spec
 
 __all__ = ["RunResult", "fingerprint", "run", "up_to_date"]
 
@@ -46,7 +51,8 @@ MANIFEST = "manifest.json"
 class RunResult:
     """What a run produced (everything is also written under ``out``)."""
 
-    spec: Spec
+    #: the validated spec; ``None`` for an up-to-date run (nothing but bytes was read)
+    spec: Spec | None
     out: Path
     summary: dict
     #: every diagnostics gate passed and every required published figure was reproduced
@@ -55,13 +61,30 @@ class RunResult:
     unchanged: bool = False
 
 
-def fingerprint(spec: Spec) -> str:
-    """Digest of everything the outputs depend on: the resolved spec, the bytes of every
-    input file, the package version."""
-    files = [spec.data.file, *([spec.data.published] if spec.data.published else []),
-             *spec.data.ensemble]
-    return digest_of({"spec": spec.resolved(), "files": [file_digest(p) for p in files],
-                      "version": provenance.versions()["bridgebayes"]})
+def fingerprint(spec_path: str | Path) -> str | None:
+    """Digest of everything a run's outputs depend on, or ``None`` if the spec cannot be read
+    (the full validation then says why).
+
+    Its parts: the spec's content as parsed (not its bytes: comments and layout do not
+    count) and file name (the analysis id), the bytes of every file the spec names (data,
+    published summary, each ensemble member's cohort and provenance) and the package
+    version.  Everything a run computes, the data-derived defaults included, follows from
+    these; none of them depends on where the files are, so a moved copy is still up to date.
+    Nothing beyond the standard library is imported.
+    """
+    from bridgebayes.run.spec_sections import data_section
+
+    path = Path(spec_path)
+    try:
+        _, doc = read_toml(path)
+        data = data_section(path, doc["data"])
+        files = [data.file, *([data.published] if data.published else []),
+                 *(f for member in data.ensemble for f in (member, member.parent /
+                                                         "provenance.json"))]
+        return digest_of({"spec": doc, "id": path.stem, "version": package_version(),
+                          "files": [file_digest(f) for f in files]})
+    except (BridgeBayesError, OSError, KeyError, TypeError, AttributeError, ValueError):
+        return None
 
 
 def up_to_date(out: Path, key: str) -> dict | None:
@@ -80,6 +103,8 @@ def up_to_date(out: Path, key: str) -> dict | None:
 
 
 def _curves(cohort: Cohort, spec: Spec) -> dict[str, pd.DataFrame]:
+    import pandas as pd
+
     from bridgebayes.reference.curves import aalen_johansen_curves, at_risk_table, km_curves
 
     horizon = 1.5 * max([*(spec.bayes.landmarks if spec.bayes else ()), *spec.landmarks])
@@ -103,6 +128,7 @@ def _compute(spec: Spec, cohort: Cohort, store: Store, *, force: bool,
              say: Callable[[str], None], bar: bool):
     from bridgebayes.reference.analysis import reference_analysis
     from bridgebayes.run.results import assemble
+    from bridgebayes.run.study import followup_endpoint
 
     reference = reference_analysis(cohort, landmarks=spec.landmarks,
                                    followup_endpoint=followup_endpoint(spec, cohort))
@@ -145,11 +171,10 @@ def _compute(spec: Spec, cohort: Cohort, store: Store, *, force: bool,
 
 
 def _sensitivity(spec: Spec, cohort: Cohort, store: Store):
-    from bridgebayes.run.fits import version
     from bridgebayes.run.sensitivity import ensemble_sensitivity, load_members
 
     key = {"files": [file_digest(p) for p in (spec.data.file, *spec.data.ensemble)],
-           "bayes": repr(spec.bayes), "priors": spec.priors, "version": version()}
+           "bayes": repr(spec.bayes), "priors": spec.priors, "version": package_version()}
     made: list = []
 
     def part(index: int):
@@ -163,7 +188,8 @@ def _sensitivity(spec: Spec, cohort: Cohort, store: Store):
             store.table(store.key(kind="ensemble_spread", **key), part(1)))
 
 
-def _write(tmp: Path, results, *, key: str, store: Store, passed: bool) -> None:
+def _write(tmp: Path, results, *, key: str | None, store: Store, passed: bool,
+           notes: tuple[str, ...]) -> None:
     from bridgebayes.report import write_report
 
     (tmp / "tables").mkdir()
@@ -181,7 +207,7 @@ def _write(tmp: Path, results, *, key: str, store: Store, passed: bool) -> None:
     files = {str(p.relative_to(tmp)): file_digest(p) for p in sorted(tmp.rglob("*"))
              if p.is_file() and STORE_FOLDER not in p.relative_to(tmp).parts}
     atomic_write_text(tmp / MANIFEST, json_text({"fingerprint": key, "files": files,
-                                                 "checks_passed": passed}))
+                                                 "checks_passed": passed, "notes": notes}))
 
 
 def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = False,
@@ -201,23 +227,27 @@ def run(spec_path: str | Path, *, out: str | Path | None = None, force: bool = F
     bar
         Show a progress bar on standard error (when it is a terminal).
     """
-    check_output_folder(Path(out) if out else Path("reports") / Path(spec_path).stem)
+    out = Path(out) if out else Path("reports") / Path(spec_path).stem  # the stem is the id
+    check_output_folder(out)
+    key = fingerprint(spec_path)
+    if not force and key is not None and (manifest := up_to_date(out, key)) is not None:
+        for note in manifest.get("notes", ()):
+            say(f"note: {note}")
+        say(f"{out}: up to date (nothing changed since the last run)")
+        summary = json.loads((out / "results.json").read_text(encoding="utf-8"))
+        return RunResult(None, out, summary, bool(manifest.get("checks_passed", True)), True)
+    from bridgebayes.run.validate import prepare
+
     prepared = prepare(spec_path)
     spec, cohort = prepared.spec, prepared.cohort
     for note in prepared.notes:
         say(f"note: {note}")
-    out = Path(out) if out else Path("reports") / spec.id
-    key = fingerprint(spec)
-    if not force and (manifest := up_to_date(out, key)) is not None:
-        say(f"{out}: up to date (nothing changed since the last run)")
-        summary = json.loads((out / "results.json").read_text(encoding="utf-8"))
-        return RunResult(spec, out, summary, bool(manifest.get("checks_passed", True)), True)
     store = _Recompute(out / STORE_FOLDER) if force else Store(out / STORE_FOLDER)
     results = _compute(spec, cohort, store, force=force, say=say, bar=bar)
     passed = _checks_passed(results)
     results.summary["checks_passed"] = passed
     with staged_folder(out, keep=(STORE_FOLDER,)) as tmp:
-        _write(tmp, results, key=key, store=store, passed=passed)
+        _write(tmp, results, key=key, store=store, passed=passed, notes=prepared.notes)
     return RunResult(spec=spec, out=out, summary=results.summary, gates_passed=passed)
 
 

@@ -194,14 +194,22 @@ def survival_rows(survival: SurvivalFn, *, arms: tuple[str, str], landmarks: Seq
     """
     end = horizon or 1.5 * max([*landmarks, rmst_tau or 0.0, 1.0])
     grid = np.linspace(0.0, end, 601)
-    surv = {0: survival(grid, 0), 1: survival(grid, 1)}
+    at = np.asarray(landmarks, float)
+    # every time on one array: one evaluation of S(t) per arm (S is elementwise in t, so each
+    # value is the one a separate call would give), then the curve grid, the landmarks and
+    # the RMST grid are slices of it
+    tau_grid = np.linspace(0.0, rmst_tau, 481) if rmst_tau is not None else np.empty(0)
+    joint = np.concatenate([grid, at, tau_grid])
+    both = {a: survival(joint, a) for a in (0, 1)}
+    surv = {a: both[a][:, :grid.size] for a in (0, 1)}
     curves = pd.concat([band_frame(grid, surv[a], ci, arm=arms[a], component="")
                         for a in (0, 1)], ignore_index=True)[list(CURVE_COLUMNS)]
     sentences: list[str] = []
-    rows = _landmark_rows(survival, arms, landmarks, deltas, ci, chains, sentences, endpoint,
-                          time_unit)
+    rows = _landmark_rows({a: both[a][:, grid.size:grid.size + at.size] for a in (0, 1)}, at,
+                          arms, deltas, ci, chains, sentences, endpoint, time_unit)
     if rmst_tau is not None:
-        rows += _rmst_rows(survival, arms, rmst_tau, ci, chains)
+        rows += _rmst_rows({a: both[a][:, grid.size + at.size:] for a in (0, 1)}, tau_grid,
+                           arms, ci, chains)
     for a in (0, 1):  # time: the grid end; inf = not reached by then
         rows.append(draw_row("median_survival", _median_time(surv[a], grid), ci,
                              chains=chains, arm=arms[a], time=float(end)))
@@ -220,12 +228,12 @@ def mark_extrapolated(frame: pd.DataFrame, followup: float) -> pd.DataFrame:
     return frame.assign(extrapolated=_beyond(frame, float(followup)).astype(bool))
 
 
-def _landmark_rows(survival: SurvivalFn, arms: tuple[str, str], landmarks: Sequence[float],
-                   deltas: Sequence[float], ci: float, chains: int, sentences: list[str],
-                   endpoint: str, unit: str) -> list[dict]:
+def _landmark_rows(at_landmarks: dict[int, np.ndarray], at: np.ndarray,
+                   arms: tuple[str, str], deltas: Sequence[float], ci: float, chains: int,
+                   sentences: list[str], endpoint: str, unit: str) -> list[dict]:
+    """Rows of S at the landmarks ``at`` from its draws per arm (``n_draws × len(at)``)."""
     rows = []
-    at = np.asarray(landmarks, float)
-    s_ref, s_trt = survival(at, 0), survival(at, 1)
+    s_ref, s_trt = at_landmarks[0], at_landmarks[1]
     pair = f"{arms[1]} - {arms[0]}"
     for j, t in enumerate(at):
         diff = s_trt[:, j] - s_ref[:, j]
@@ -244,12 +252,13 @@ def _landmark_rows(survival: SurvivalFn, arms: tuple[str, str], landmarks: Seque
     return rows
 
 
-def _rmst_rows(survival: SurvivalFn, arms: tuple[str, str], tau: float, ci: float,
-               chains: int) -> list[dict]:
+def _rmst_rows(on_grid: dict[int, np.ndarray], grid: np.ndarray, arms: tuple[str, str],
+               ci: float, chains: int) -> list[dict]:
+    """RMST rows from S's draws per arm on ``grid`` (481 points from 0 to tau)."""
     # trapezoid error <= tau h^2 max|S''| / 12: with 481 points and hazards up to 1/month,
     # about 1e-4 months at tau = 24 — far below the Monte Carlo error of the draws
-    grid = np.linspace(0.0, tau, 481)
-    rmst = {a: np.trapezoid(survival(grid, a), grid, axis=1) for a in (0, 1)}
+    tau = float(grid[-1])
+    rmst = {a: np.trapezoid(on_grid[a], grid, axis=1) for a in (0, 1)}
     return [draw_row("rmst", rmst[0], ci, chains=chains, arm=arms[0], time=tau),
             draw_row("rmst", rmst[1], ci, chains=chains, arm=arms[1], time=tau),
             draw_row("rmst_difference", rmst[1] - rmst[0], ci, chains=chains,

@@ -35,9 +35,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported where a table is made: `percent` and labels need none
+    import pandas as pd
 
 from bridgebayes.core.numbers import percent
 
@@ -121,6 +124,8 @@ def new_row(quantity: str, **values: object) -> dict[str, object]:
 
 def table(rows: Iterable[Mapping[str, object]], **columns: object) -> pd.DataFrame:
     """Rows as a decision table with :data:`COLUMNS` in order; ``columns`` set on every row."""
+    import pandas as pd
+
     frame = pd.DataFrame([new_row(str(r["quantity"]), **{k: v for k, v in r.items()
                                                          if k != "quantity"}) for r in rows],
                          columns=list(COLUMNS))
@@ -176,8 +181,7 @@ class Decision:
     """
 
     table: pd.DataFrame
-    curves: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        columns=list(CURVE_COLUMNS)))
+    curves: pd.DataFrame = field(default_factory=lambda: _empty_curves())
     sentences: tuple[str, ...] = ()
 
     def summary(self) -> str:
@@ -200,3 +204,9 @@ class Decision:
         if len(rows) != 1:
             raise KeyError(f"{len(rows)} rows of {quantity!r} with {where}")
         return rows.iloc[0]
+
+
+def _empty_curves() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(columns=list(CURVE_COLUMNS))

@@ -181,11 +181,22 @@ def test_validate_accepts_a_planning_spec(repo_root, capsys):
     assert f"{spec}: valid planning spec" in capsys.readouterr().out
 
 
-def test_validate_and_run_share_one_validation_pass():
-    import bridgebayes.run.pipeline as pipeline
+def test_validate_and_run_share_one_validation_pass(repo_root, tmp_path, monkeypatch):
+    """run validates through validate.prepare (imported when the output is not up to date)."""
     import bridgebayes.run.validate as validate
+    from bridgebayes.run.pipeline import run
 
-    assert pipeline.prepare is validate.prepare
+    seen = []
+
+    def prepare(path):
+        seen.append(path)
+        raise validate.SpecError("stop here")
+
+    monkeypatch.setattr(validate, "prepare", prepare)
+    spec = repo_root / "models" / "cao2025.toml"
+    with pytest.raises(validate.SpecError, match="stop here"):
+        run(spec, out=tmp_path / "out", say=lambda line: None)
+    assert seen == [spec] and not (tmp_path / "out").exists()
 
 
 def _published_arms(folder: Path) -> None:

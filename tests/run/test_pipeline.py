@@ -174,8 +174,9 @@ def test_provenance_records_the_inputs(seed_run, results, prepared):
 
 def test_the_manifest_fingerprints_the_inputs_and_checksums_every_file(out, prepared):
     manifest = json.loads((out / MANIFEST).read_text())
-    assert manifest["fingerprint"] == fingerprint(prepared.spec)
+    assert manifest["fingerprint"] == fingerprint(prepared.spec.path)
     assert manifest["checks_passed"] is True
+    assert manifest["notes"] == list(prepared.notes)  # said again by an up-to-date rerun
     written = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()
                and ".bridgebayes-cache" not in p.relative_to(out).parts and p.name != MANIFEST}
     assert set(manifest["files"]) == written
@@ -302,13 +303,41 @@ def test_an_unchanged_rerun_is_up_to_date_and_rewrites_nothing(copy, no_sampling
     assert files_of(copy) == before  # same bytes, same modification times
 
 
-def test_the_fingerprint_ignores_location_but_not_inputs(copy, prepared):
-    moved = prepare(copy / "models" / "cao2025.toml")
-    assert fingerprint(moved.spec) == fingerprint(prepared.spec)
+def test_the_fingerprint_ignores_location_and_layout_but_not_inputs(copy, prepared):
+    spec = copy / "models" / "cao2025.toml"
+    key = fingerprint(prepared.spec.path)
+    assert fingerprint(spec) == key  # a moved copy
+    spec.write_text("# a comment, and blank lines\n\n" + spec.read_text())
+    assert fingerprint(spec) == key  # the content counts, not the layout
     published = copy / "data" / "cao2025" / "published.toml"
     published.write_text(published.read_text() + "\n# transcribed again\n")
-    assert fingerprint(prepare(copy / "models" / "cao2025.toml").spec) != \
-        fingerprint(prepared.spec)
+    assert fingerprint(spec) != key
+    published.write_text(published.read_text().removesuffix("\n# transcribed again\n"))
+    assert fingerprint(spec) == key
+    member = copy / "data" / "cao2025" / "ensemble" / "member_03" / "provenance.json"
+    member.write_text(member.read_text() + " ")  # validity of a member is an input too
+    assert fingerprint(spec) != key
+    assert fingerprint(copy / "models" / "missing.toml") is None  # validation says why
+
+
+def test_an_up_to_date_rerun_imports_no_pymc_and_writes_nothing(copy):
+    """In a new process (nothing imported yet), as the command runs it."""
+    import subprocess
+    import sys
+
+    before = files_of(copy)
+    probe = ("import sys; from bridgebayes.cli import main; code = main(['run', sys.argv[1], "
+             "'--out', sys.argv[2]]); heavy = sorted({m.split('.')[0] for m in sys.modules} & "
+             "{'pymc', 'pytensor', 'arviz', 'pandas', 'scipy', 'matplotlib', 'lifelines', "
+             "'nutpie', 'xarray'}); print('heavy:', heavy); sys.exit(code)")
+    proc = subprocess.run([sys.executable, "-c", probe, str(copy / "models" / "cao2025.toml"),
+                           str(copy / "report")], capture_output=True, text=True,
+                          cwd=copy, env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"{copy / 'report'}: up to date (nothing changed since the last run)"
+    assert lines[-1] == "heavy: []"
+    assert files_of(copy) == before
 
 
 def test_a_damaged_output_is_rebuilt_from_the_store(copy, no_sampling):
@@ -489,7 +518,7 @@ def test_a_failed_gate_is_reported_and_fails_the_checks(lean, seed_run, monkeypa
 def test_up_to_date_needs_the_same_fingerprint_and_intact_files(out, tmp_path, prepared):
     from bridgebayes.run.pipeline import up_to_date
 
-    key = fingerprint(prepared.spec)
+    key = fingerprint(prepared.spec.path)
     assert up_to_date(out, key)["fingerprint"] == key
     assert up_to_date(out, "0" * 64) is None
     copy = tmp_path / "out"

@@ -227,3 +227,36 @@ def test_every_row_carries_its_level_unit_and_extrapolation_flag():
 def test_sentences_never_round_to_certainty():
     d = decide(np.full(4000, -5.0) + np.random.default_rng(1).normal(0, 0.01, 4000))
     assert "is >99%." in d.sentences[0]
+
+
+#: Families with fixed prior scales (as in SBC), so that their prior draws stand in for draws.
+FIXED_SCALE = {"piecewise_exponential": {"cuts": (6.0, 12.0), "crude_rate": 1 / 24},
+               "weibull": {"mean_time": 24.0}, "mixture_cure": {"mean_time": 24.0},
+               "mspline": {"knots": (6.0, 12.0), "boundary": 36.0, "crude_rate": 1 / 24}}
+
+
+@pytest.mark.parametrize("name", sorted(FIXED_SCALE))
+def test_survival_is_evaluated_once_per_arm_and_each_value_as_alone(name):
+    """decide() evaluates S(t) on one array of every time (curve grid, landmarks, RMST grid);
+    the rows are bit for bit those of S evaluated at each landmark alone and of the RMST on
+    its own grid (every family's S is elementwise in t)."""
+    from bridgebayes.models.families import get_family
+
+    family = get_family(name)(**FIXED_SCALE[name])
+    draws = family.prior_draws(300, np.random.default_rng(11))
+    calls = []
+
+    def survival(t, arm):
+        calls.append(np.size(t))
+        return family.survival(draws, t, arm)
+
+    d = decide(draws["log_hr"], survival=survival, landmarks=(6.0, 12.0), rmst_tau=24.0,
+               arms=("ref", "trt"))
+    assert len(calls) == 2  # one evaluation per arm
+    for a, label in enumerate(("ref", "trt")):
+        for t in (6.0, 12.0):
+            alone = family.survival(draws, np.array([t]), a)[:, 0]
+            assert d.get("survival", arm=label, time=t)["estimate"] == np.median(alone)
+        grid = np.linspace(0.0, 24.0, 481)
+        rmst = np.trapezoid(family.survival(draws, grid, a), grid, axis=1)
+        assert d.get("rmst", arm=label)["estimate"] == np.median(rmst)

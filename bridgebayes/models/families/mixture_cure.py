@@ -18,17 +18,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 from scipy.special import expit
 
 from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.models.families.base import SurvivalFamily
 from bridgebayes.models.families.design import check_finite, check_positive
 from bridgebayes.models.families.draws import Draws
+
+if TYPE_CHECKING:  # PyMC is imported where a model is built: evaluating draws needs only numpy
+    import pymc as pm
 from bridgebayes.models.families.weibull import WeibullPH
 from bridgebayes.summaries.cure import (
     PRIOR_DOMINATED_OVERLAP,
@@ -124,6 +125,9 @@ class MixtureCurePH(SurvivalFamily):
         return self.latency()._family_arrays(data, model)
 
     def _parameters(self, box: dict, log_hr: Any) -> dict[str, Any]:
+        import pymc as pm
+        import pytensor.tensor as pt
+
         params = self.latency()._parameters(box, log_hr)
         pi0 = pm.Beta("cure_reference", alpha=self.cure_a, beta=self.cure_b)
         log_or = pm.Normal("cure_log_or", mu=self.cure_log_or_mu, sigma=self.cure_log_or_sigma)
@@ -241,7 +245,7 @@ def _uncured(p: dict, x: Any, xp: ModuleType) -> Any:
     """``1 − pi_x`` from ``cure_reference`` and ``cure_log_or`` (logistic, stable)."""
     pi0 = p["cure_reference"]
     log_odds = xp.log(pi0) - xp.log1p(-pi0) + p["cure_log_or"] * x
-    return pt.sigmoid(-log_odds) if xp is pt else expit(-log_odds)
+    return expit(-log_odds) if xp is np else xp.sigmoid(-log_odds)
 
 
 def _followup(time: np.ndarray, arm: np.ndarray) -> np.ndarray:

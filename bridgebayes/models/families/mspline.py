@@ -17,11 +17,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 from scipy.interpolate import BSpline
 from scipy.special import softmax
 
@@ -30,6 +28,9 @@ from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.models.families.base import SurvivalFamily
 from bridgebayes.models.families.design import check_positive
 from bridgebayes.models.families.draws import Draws
+
+if TYPE_CHECKING:  # PyMC is imported where a model is built: evaluating draws needs only numpy
+    import pymc as pm
 
 __all__ = ["MSplinePH", "constant_coefficients", "mspline_basis"]
 
@@ -210,6 +211,9 @@ class MSplinePH(SurvivalFamily):
 
     # -- model --------------------------------------------------------------------------
     def _parameters(self, box: dict, log_hr: Any) -> dict[str, Any]:
+        import pymc as pm
+        import pytensor.tensor as pt
+
         log_scale = pm.Normal("log_scale", mu=pt.log(box["crude_rate"] * box["boundary"]),
                               sigma=self.log_scale_sigma)
         scale = pm.Deterministic("scale", pt.exp(log_scale))
@@ -227,6 +231,8 @@ class MSplinePH(SurvivalFamily):
 
     def _loglik(self, params: dict, box: dict, eta_cov: Any) -> Any:
         """Per patient ``event · log h(t) − H(t)`` from the basis at the data's times."""
+        import pytensor.tensor as pt
+
         x = box["arm"]
         coefs = params["coefs"][None, :]
         if self.nonph:
@@ -308,5 +314,7 @@ class MSplinePH(SurvivalFamily):
 
 def _simplex(gamma: Any) -> Any:
     """``softmax((0, gamma))``: coefficients on the simplex, the first as reference."""
+    import pytensor.tensor as pt
+
     full = pt.concatenate([pt.zeros(1), gamma])
     return pt.special.softmax(full)

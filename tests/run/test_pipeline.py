@@ -30,7 +30,8 @@ TABLES = {"aalen_johansen", "at_risk", "competing_curves", "competing_decisions"
           "extrapolation_curves", "extrapolation_decisions",
           "fidelity", "hr_density", "illness_death_transitions", "km", "posterior_curves",
           "power_scaling", "ppc", "reconstruction_sensitivity", "reference_landmarks",
-          "reference_tests", "safety", "prior_weight", "prior_data_conflict", "calibration", "headline"}
+          "reference_tests", "safety", "prior_weight", "prior_data_conflict", "calibration",
+          "headline"}
 FIGURES = {"cif_relapse_nrm", "fan_grfs__skeptical", "forest", f"hr_{SEED_FIT}", f"km_{SEED_FIT}",
            f"ppc_{SEED_FIT}", "summary"}
 

@@ -142,7 +142,7 @@ def assemble(*, spec: Spec, cohort: Cohort, reference: ReferenceAnalysis,
     secondary
         Optional pieces: ``ppc``, ``power_scaling``, ``loo``, ``fidelity``, ``sensitivity``
         (rows, spread), ``competing`` (a ``CompetingResult``), ``safety`` (table,
-        sentences).
+        sentences), ``adjustment`` (:func:`bridgebayes.run.adjustment.adjustment_analysis`).
     """
     secondary = secondary or {}
     summary: dict[str, Any] = {
@@ -186,6 +186,12 @@ def assemble(*, spec: Spec, cohort: Cohort, reference: ReferenceAnalysis,
             tables["illness_death_transitions"] = comp.transitions
     if secondary.get("averaging") is not None:
         _averaging(results, secondary["averaging"], spec)
+    if secondary.get("adjustment") is not None:
+        from bridgebayes.run.adjustment import summary_of
+
+        for name, frame in secondary["adjustment"].items():
+            tables[f"adjustment_{name}"] = frame
+        summary["adjustment"] = summary_of(spec, secondary["adjustment"])
     if secondary.get("safety") is not None:
         table, sentences = secondary["safety"]
         tables["safety"] = table

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bridgebayes.core.io import atomic_write_bytes, atomic_write_text
 from bridgebayes.report import sections as main
+from bridgebayes.report import sections_adjustment as adjustment
 from bridgebayes.report import sections_averaging as averaging
 from bridgebayes.report import sections_results as more
 from bridgebayes.report.figures import figure_specs, render
@@ -30,6 +31,7 @@ def _sections(view: ResultsView, captions: dict[str, str]) -> list[dict]:
     if view.summary.get("decisions"):
         out += [more.hazard_ratios(view, captions), more.checks(view, captions)]
     for optional in (averaging.cure_fractions(view), averaging.model_averaging(view, captions),
+                     adjustment.non_randomised(view, captions),
                      more.sensitivity(view), more.competing(view, captions), more.safety(view)):
         if optional is not None:
             out.append(optional)

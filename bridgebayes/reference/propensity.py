@@ -26,7 +26,7 @@ import pandas as pd
 
 from bridgebayes.core.errors import BridgeBayesError
 
-__all__ = ["WEIGHTINGS", "Propensity", "balance_table", "effective_sample_size", "ipw_cox",
+__all__ = ["WEIGHTINGS", "Propensity", "balance_table", "check_design", "effective_sample_size", "ipw_cox",
            "propensity_model", "propensity_weights", "weighted_km", "weighted_rmst",
            "weighted_survival_at"]
 
@@ -46,7 +46,8 @@ class Propensity:
     iterations: int
 
 
-def _check_design(design: pd.DataFrame, arm: np.ndarray) -> None:
+def check_design(design: pd.DataFrame, arm: np.ndarray) -> None:
+    """Raise naming a covariate that is constant or separates the arms perfectly."""
     for column in design.columns:
         x = design[column].to_numpy(float)
         if np.ptp(x) == 0:
@@ -75,7 +76,7 @@ def propensity_model(design: pd.DataFrame, arm: np.ndarray, *, max_iter: int = 5
     arm = np.asarray(arm, float)
     if not np.isin(arm, (0, 1)).all() or arm.min() == arm.max():
         raise BridgeBayesError("propensity model: both arms must be present (arm 0/1)")
-    _check_design(design, arm)
+    check_design(design, arm)
     x = design.to_numpy(float)
     center, scale = x.mean(axis=0), x.std(axis=0)
     X = np.column_stack([np.ones(len(arm)), (x - center) / scale])

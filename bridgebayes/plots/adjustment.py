@@ -37,7 +37,8 @@ def tipping_figure(grid: pd.DataFrame, points: pd.DataFrame, *, treatment: str) 
             ax.axvline(r["bias_factor"], color=colour, linestyle="--", linewidth=1,
                        gid=f"tipping:{r['threshold']:g}",
                        label=f"P(HR < 1) = {r['threshold']:g} at bias factor "
-                             f"{r['bias_factor']:.2f} (confounder RR {r['confounder_strength']:.2f})")
+                             f"{r['bias_factor']:.2f} (confounder RR "
+                             f"{r['confounder_strength']:.2f})")
     ax.set_ylim(0, 1.02)
     ax.set_xlim(1, float(grid["bias_factor"].max()))
     ax.set_xlabel(f"bias factor on the HR in favour of {treatment} (1 = no bias)")

@@ -26,9 +26,9 @@ import pandas as pd
 
 from bridgebayes.core.errors import BridgeBayesError
 
-__all__ = ["WEIGHTINGS", "Propensity", "balance_table", "check_design", "effective_sample_size", "ipw_cox",
-           "propensity_model", "propensity_weights", "weighted_km", "weighted_rmst",
-           "weighted_survival_at"]
+__all__ = ["WEIGHTINGS", "Propensity", "balance_table", "check_design",
+           "effective_sample_size", "ipw_cox", "propensity_model", "propensity_weights",
+           "weighted_km", "weighted_rmst", "weighted_survival_at"]
 
 #: Weighting schemes.
 WEIGHTINGS = ("ipw", "overlap")
@@ -81,7 +81,7 @@ def propensity_model(design: pd.DataFrame, arm: np.ndarray, *, max_iter: int = 5
     center, scale = x.mean(axis=0), x.std(axis=0)
     X = np.column_stack([np.ones(len(arm)), (x - center) / scale])
     beta = np.zeros(X.shape[1])
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 - the count is returned
         p = 1 / (1 + np.exp(-X @ beta))
         w = np.clip(p * (1 - p), 1e-12, None)
         step = np.linalg.solve(X.T @ (X * w[:, None]), X.T @ (arm - p))

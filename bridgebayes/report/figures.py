@@ -27,7 +27,8 @@ from bridgebayes.plots import (
 from bridgebayes.report.format import pct
 from bridgebayes.report.view import ResultsView
 
-__all__ = ["FigureSpec", "adjustment_figures", "averaging_figures", "figure_specs", "render", "summary_rows"]
+__all__ = ["FigureSpec", "adjustment_figures", "averaging_figures", "figure_specs", "render",
+           "summary_rows"]
 
 #: Bumped when a figure's drawing changes (part of the cache key).
 FIGURES_VERSION = 1

@@ -26,8 +26,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["bias_adjusted_log_hr", "confounder_strength", "e_value", "hr_to_rr",
-           "hr_e_values", "tipping_points"]
+__all__ = [
+    "bias_adjusted_log_hr",
+    "confounder_strength",
+    "e_value",
+    "hr_e_values",
+    "hr_to_rr",
+    "tipping_points",
+]
 
 
 def hr_to_rr(hr: float | np.ndarray, *, common: bool = True) -> float | np.ndarray:

@@ -120,8 +120,8 @@ def marginal_survival(family: SurvivalFamily, draws: Draws, design: np.ndarray,
     ...      "beta": np.array([[np.log(2.0)]]), "covariate_center": np.zeros(1),
     ...      "covariate_scale": np.ones(1)}
     >>> s = marginal_survival(f, d, np.array([[0.0], [1.0]]), np.array([[0.5, 0.5]]))
-    >>> round(float(s(np.array([1.0]), 0)[0, 0]), 6) == round((np.exp(-1) + np.exp(-2)) / 2, 6)
-    True
+    >>> round(float(s(np.array([1.0]), 0)[0, 0]), 6)  # (exp(-1) + exp(-2)) / 2
+    0.251607
     """
     if not family.covariates:
         raise BridgeBayesError(f"family {family.name!r}: g-computation needs a model fitted "

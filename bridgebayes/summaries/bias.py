@@ -128,8 +128,8 @@ def tipping_points(log_hr: np.ndarray, *, biases: Sequence[float],
     --------
     >>> grid, points = tipping_points(np.full(100, np.log(0.5)), biases=np.linspace(0, 1, 11),
     ...                               thresholds=(0.5,))
-    >>> round(float(points["bias"].iloc[0]), 3)  # P drops at delta = log 2
-    0.7
+    >>> round(float(points["bias"].iloc[0]), 3)  # P drops from 1 to 0 between 0.6 and 0.7
+    0.65
     """
     log_hr = np.asarray(log_hr, float).ravel()
     biases = np.asarray(biases, float)

@@ -5,7 +5,7 @@ patterns ``z_1 … z_n`` is ``S_a^(s)(t) = sum_i w_i^(s) S(t | a, z_i, theta^(s)
 conditional survival of every patient set to arm ``a``, averaged with Bayesian-bootstrap
 weights ``w^(s) ~ Dirichlet(1, …, 1)`` drawn afresh for each posterior draw, so that the
 uncertainty about the covariate distribution enters the posterior of the population estimand
-(Oganisian & Roy 2021, Biometrics 77:1110; Rubin 1981).  The ATE averages over the whole
+(Oganisian & Roy 2021, Stat Med 40:518; Rubin 1981).  The ATE averages over the whole
 cohort, the ATT over the treated only.  Family-agnostic: only the registry's
 :meth:`~bridgebayes.models.families.SurvivalFamily.survival` is used.
 

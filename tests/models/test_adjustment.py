@@ -3,13 +3,13 @@ truth, its NUTS recovery, and an independent maximum-likelihood g-formula (lifel
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from simulation import confounded_generator
 
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.survival_table import load_survival_cohort
@@ -22,15 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "data" / "examples"
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("make_confounded_cohort",
-                                                  EXAMPLES / "make_confounded_cohort.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
-
-GEN = _generator()
+GEN = confounded_generator()
 TRUTH = json.loads((EXAMPLES / "confounded_truth.json").read_text())["truth"]
 
 

@@ -9,8 +9,6 @@ cover the quadrature truth must lie within 3 MCSE of 0.95 (MCSE = sqrt(0.95 x 0.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest

@@ -10,7 +10,9 @@ Schema changes: version 2 (this) — one decision schema (``decisions`` rows wit
 ``study`` (arms, unit, time zero, endpoints and their labels, format); ``primary`` (the
 pre-specified primary analysis and its decision); ``provenance`` with the resolved spec's hash
 and file paths relative to the spec; ``families`` and ``priors`` tables; reconstruction
-sensitivity as a spread table with ensemble rows in ``tables/ensemble_decisions.csv``.
+sensitivity as a spread table with ensemble rows in ``tables/ensemble_decisions.csv``; with
+an ``[adjustment]`` section, the optional ``adjustment`` entry (target trial, g-computation,
+propensity and bias-analysis summaries) and its ``tables/adjustment_*.csv``.
 Version 1 (round 1): ad-hoc tables per analysis.
 """
 

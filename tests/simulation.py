@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from bridgebayes.data.endpoints import EndpointData
@@ -82,3 +84,15 @@ def nuts_vs_exact(log_hr: np.ndarray, exact) -> dict[str, tuple[float, float]]:
         exact_q = float(exact.log_hr_quantile(q))
         out[f"q{q:g}"] = (abs(np.quantile(log_hr, q) - exact_q), max(4 * mcse[q], 0.05 * sd))
     return {k: (float(a), float(b)) for k, (a, b) in out.items()}
+
+
+def confounded_generator():
+    """The synthetic confounded cohort's generator (data/examples/make_confounded_cohort.py)
+    as a module: ``simulate``, ``marginal_survival``, ``truth`` and the model constants."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "data" / "examples" / "make_confounded_cohort.py"
+    spec = importlib.util.spec_from_file_location("make_confounded_cohort", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

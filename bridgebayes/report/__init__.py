@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bridgebayes.core.io import atomic_write_bytes, atomic_write_text
 from bridgebayes.report import sections as main
+from bridgebayes.report import sections_adjustment as adjustment
 from bridgebayes.report import sections_averaging as averaging
 from bridgebayes.report import sections_priors as priors
 from bridgebayes.report import sections_results as more
@@ -31,6 +32,7 @@ def _sections(view: ResultsView, captions: dict[str, str]) -> list[dict]:
         out += [more.hazard_ratios(view, captions), more.checks(view, captions)]
     for optional in (priors.prior_weight(view),
                      averaging.cure_fractions(view), averaging.model_averaging(view, captions),
+                     adjustment.non_randomised(view, captions),
                      more.sensitivity(view), more.competing(view, captions), more.safety(view)):
         if optional is not None:
             out.append(optional)

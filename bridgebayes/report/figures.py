@@ -25,7 +25,7 @@ from bridgebayes.plots import (
 )
 from bridgebayes.report.view import ResultsView
 
-__all__ = ["FigureSpec", "averaging_figures", "figure_specs", "render"]
+__all__ = ["FigureSpec", "adjustment_figures", "averaging_figures", "figure_specs", "render"]
 
 #: Bumped when a figure's drawing changes (part of the cache key).
 FIGURES_VERSION = 2
@@ -181,6 +181,7 @@ def figure_specs(view: ResultsView) -> list[FigureSpec]:
         specs.append(summary)
     specs += _endpoint_figures(view)
     specs += averaging_figures(view)
+    specs += adjustment_figures(view)
     if not d.empty:
         hr = d[d["quantity"] == "hr"]
         forest = pd.DataFrame({"label": [f"{view.endpoint_label(e)} · {view.family_label(f)}"
@@ -219,6 +220,29 @@ def figure_specs(view: ResultsView) -> list[FigureSpec]:
                 lambda part=part, title=title: ppc_figure(
                     part, arms=view.arms, title=title, time_unit=view.unit,
                     time_zero=view.time_zero), "checks"))
+    return specs
+
+
+def adjustment_figures(view: ResultsView) -> list[FigureSpec]:
+    """The bias analysis's tipping-point curve and, with covariates, the propensity-score
+    overlap of the non-randomised comparison."""
+    from bridgebayes.plots.adjustment import overlap_figure, tipping_figure
+
+    if view.summary.get("adjustment") is None:
+        return []
+    grid, points = view.table("adjustment_tipping_grid"), view.table("adjustment_tipping_points")
+    specs = [FigureSpec(
+        "tipping_point", "Bias analysis: posterior probability that the HR is below 1 after "
+        f"removing a bias in favour of {view.arms[1]} of the size on the horizontal axis (a "
+        "factor on the HR); dashed lines mark where it falls below the thresholds, with the "
+        "strength of the weakest confounder that could cause that bias.", (grid, points),
+        lambda: tipping_figure(grid, points, treatment=view.arms[1]), "non-randomised")]
+    scores = view.table("adjustment_propensity")
+    if not scores.empty:
+        specs.append(FigureSpec(
+            "propensity_overlap", "Propensity scores by arm (logistic model of the arm on the "
+            "covariates); dotted lines at 0.05 and 0.95, beyond which weights become extreme.",
+            (scores,), lambda: overlap_figure(scores, arms=view.arms), "non-randomised"))
     return specs
 
 

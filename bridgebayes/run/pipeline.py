@@ -158,6 +158,11 @@ def _compute(spec: Spec, cohort: Cohort, store: Store, *, force: bool,
         secondary["averaging"] = model_averaging(
             fits, spec, store, loo=secondary["loo"],
             labels={e: cohort.endpoints[e].label for e in spec.bayes.endpoints})
+        if spec.adjustment is not None:
+            from bridgebayes.run.adjustment import adjustment_analysis
+
+            secondary["adjustment"] = adjustment_analysis(
+                fits, spec, store, label=cohort.endpoints[spec.adjustment.endpoint].label)
         if spec.data.ensemble:
             secondary["sensitivity"] = _sensitivity(spec, cohort, store)
         if spec.competing is not None:

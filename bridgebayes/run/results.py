@@ -9,7 +9,9 @@ Schema changes: version 3 (this) — ``prior_weight`` (every ``[bayes]`` endpoin
 prior's effective number of events and ELIR against the data's information, the prior
 predictive conflict check with its detectable discrepancy, the calibration of the decision
 thresholds at the study's events; tables ``prior_weight``, ``prior_data_conflict``,
-``calibration``); ``provenance.files`` paths relative to the spec with their SHA-256.
+``calibration``); ``provenance.files`` paths relative to the spec with their SHA-256; with
+an ``[adjustment]`` section, the optional ``adjustment`` entry (target trial, g-computation,
+propensity and bias-analysis summaries) and its ``tables/adjustment_*.csv``.
 Version 2 — one decision schema (``decisions`` rows with the columns of
 :data:`bridgebayes.summaries.decision.COLUMNS`, quantity codes instead of display strings);
 ``study`` (arms, unit, time zero, endpoints and their labels, format); ``primary`` (the
@@ -148,7 +150,7 @@ def assemble(*, spec: Spec, cohort: Cohort, reference: ReferenceAnalysis,
     secondary
         Optional pieces: ``ppc``, ``power_scaling``, ``loo``, ``fidelity``, ``sensitivity``
         (rows, spread), ``competing`` (a ``CompetingResult``), ``safety`` (table,
-        sentences).
+        sentences), ``adjustment`` (:func:`bridgebayes.run.adjustment.adjustment_analysis`).
     """
     secondary = secondary or {}
     summary: dict[str, Any] = {
@@ -193,6 +195,12 @@ def assemble(*, spec: Spec, cohort: Cohort, reference: ReferenceAnalysis,
         _averaging(results, secondary["averaging"], spec)
     if secondary.get("prior_weight") is not None:
         _prior_weight(results, secondary["prior_weight"], cohort)
+    if secondary.get("adjustment") is not None:
+        from bridgebayes.run.adjustment import summary_of
+
+        for name, frame in secondary["adjustment"].items():
+            tables[f"adjustment_{name}"] = frame
+        summary["adjustment"] = summary_of(spec, secondary["adjustment"])
     if secondary.get("safety") is not None:
         table, sentences = secondary["safety"]
         tables["safety"] = table

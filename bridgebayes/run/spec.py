@@ -19,6 +19,7 @@ from pathlib import Path
 from bridgebayes.core.errors import SpecError
 from bridgebayes.core.readers import read_toml
 from bridgebayes.run import spec_sections as sections
+from bridgebayes.run.spec_adjustment import adjustment_section
 from bridgebayes.run.spec_model import (
     FORMATS,
     BayesSpec,
@@ -54,6 +55,7 @@ SCHEMA: dict[str, dict[str, type | tuple]] = {
     "competing": {"endpoint": str, "families": list, "priors": list, "deltas": list,
                   "illness_death": bool},
     "safety": {"prior": str, "deltas": list, "engraftment_family": str},
+    "adjustment": {},  # checked by spec_adjustment (nested tables)
 }
 REQUIRED = {"analysis": {"id"}, "data": {"file"}, "arms": {"reference", "treatment"}}
 def _is(value: object, want: type | tuple) -> bool:
@@ -130,12 +132,15 @@ def load_spec(path: str | os.PathLike[str]) -> Spec:
     competing = (sections.competing_section(path, doc["competing"], bayes, endpoints, priors,
                                             data) if "competing" in doc else None)
     safety = sections.safety_section(path, doc["safety"], data) if "safety" in doc else None
+    adjustment = (adjustment_section(path, doc["adjustment"], bayes, primary, data)
+                  if "adjustment" in doc else None)
     return Spec(path=path, sha256=hashlib.sha256(raw).hexdigest(), id=analysis["id"],
                 title=analysis.get("title", analysis["id"]),
                 question=analysis.get("question", ""), data=data,
                 arms=(arms["reference"], arms["treatment"]), endpoints=endpoints,
                 covariates=covariates, priors=priors, landmarks=landmarks, bayes=bayes,
-                primary=primary, competing=competing, safety=safety)
+                primary=primary, competing=competing, safety=safety,
+                adjustment=adjustment)
 
 
 def with_defaults(spec: Spec, *, landmarks: tuple[float, ...], rmst_tau: float) -> Spec:

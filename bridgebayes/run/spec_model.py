@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FORMATS", "BayesSpec", "CompetingSpec", "DataSpec", "PrimarySpec", "SafetySpec",
-           "Spec"]
+__all__ = ["ESTIMANDS", "FORMATS", "AdjustmentSpec", "BayesSpec", "CompetingSpec", "DataSpec",
+           "PrimarySpec", "SafetySpec", "Spec", "TargetTrial"]
 
 #: Data formats: the transplant preset, a patient table with declared endpoints, and the
 #: one-endpoint table.
@@ -108,6 +108,43 @@ class SafetySpec:
     engraftment_family: str = "weibull"
 
 
+#: Population estimands of the g-computation (as :data:`bridgebayes.models.adjustment.ESTIMANDS`,
+#: kept here so that reading a spec imports no model code).
+ESTIMANDS = ("ate", "att")
+
+
+@dataclass(frozen=True)
+class TargetTrial:
+    """The target-trial statement: who, from when, which strategies, which contrast, and how
+    the data fall short of it (``selection``)."""
+
+    population: str
+    time_zero: str
+    strategies: str
+    estimand: str
+    selection: str = ""
+
+
+@dataclass(frozen=True)
+class AdjustmentSpec:
+    """The ``[adjustment]`` section with its defaults resolved."""
+
+    target_trial: TargetTrial
+    endpoint: str
+    family: str
+    prior: str
+    estimands: tuple[str, ...] = ESTIMANDS
+    propensity: bool = True
+    weighting: str = "ipw"
+    trim: float = 0.0
+    bias_mu: float = 0.0
+    bias_sigma: float = 0.2
+    tipping_thresholds: tuple[float, ...] = (0.8, 0.5)
+    max_bias: float = 1.5
+    draws: int = 1000
+    common_outcome: bool = True
+
+
 @dataclass(frozen=True)
 class Spec:
     """A validated analysis specification."""
@@ -127,6 +164,7 @@ class Spec:
     primary: PrimarySpec | None = None
     competing: CompetingSpec | None = None
     safety: SafetySpec | None = None
+    adjustment: AdjustmentSpec | None = None
 
     @property
     def time_unit(self) -> str:

@@ -85,4 +85,27 @@ def prepare(spec_path: str | Path) -> Prepared:
             from bridgebayes.run.sensitivity import load_members
 
             load_members(spec)
-    return Prepared(spec, cohort, tuple(_times(spec, cohort)))
+    notes = _times(spec, cohort)
+    if spec.adjustment is not None:
+        notes += _adjustment(spec, cohort)
+    return Prepared(spec, cohort, tuple(notes))
+
+
+def _adjustment(spec: Spec, cohort: Cohort) -> list[str]:
+    """The propensity model's design checked before any fit (a constant covariate or one that
+    separates the arms is a SpecError naming it); a note when no adjustment is possible."""
+    if not spec.bayes.covariates:
+        return ["adjustment: no covariates in [bayes] covariates: no adjustment is possible; "
+                "the section holds the bias analysis only"]
+    if spec.adjustment.propensity:
+        from bridgebayes.core.errors import BridgeBayesError
+        from bridgebayes.reference.propensity import check_design
+
+        data = cohort.endpoint(spec.adjustment.endpoint)
+        columns = list(cohort.design_columns(spec.bayes.covariates))
+        try:
+            check_design(data.covariates[columns], np.asarray(data.arm))
+        except BridgeBayesError as exc:
+            raise SpecError(f"{spec.path}: [adjustment] with propensity = true: {exc}; set "
+                            "propensity = false or drop the covariate") from None
+    return []

@@ -101,6 +101,12 @@ def test_gbsg2_runs_in_days_with_covariates(gbsg2):
                   .read_text())
     assert "Non-randomised comparison" in html and "transplant" not in html
     assert "Recurrence-free survival" in html
+    adj = results["adjustment"]  # hormone therapy was not randomised: g-computation, IPW
+    assert adj["adjusted"] is True and adj["estimands"] == ["ate"]
+    ipw = adj["propensity"]["ipw"][0]
+    assert ipw["ess_reference"] < ipw["n_reference"] and ipw["ess_treatment"] < ipw["n_treatment"]
+    assert max(abs(r["smd_weighted"]) for r in adj["propensity"]["balance"]) < 0.05
+    assert 'id="non-randomised"' in html and 'id="fig-propensity_overlap"' in html
 
 
 def test_gbsg2_adjusted_hr_matches_the_adjusted_cox_fit(gbsg2):

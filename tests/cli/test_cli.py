@@ -172,7 +172,9 @@ def test_a_failed_diagnostics_gate_exits_3(tmp_path_factory, tmp_path, seed_run,
 def test_validate_accepts_the_seed_spec(repo_root, capsys):
     spec = repo_root / "models" / "cao2025.toml"
     assert main(["validate", str(spec)]) == 0
-    assert capsys.readouterr().out.strip().startswith(f"{spec}: valid (sha256 ")
+    note, verdict = capsys.readouterr().out.strip().splitlines()
+    assert note.startswith("note: adjustment: no covariates") and "bias analysis only" in note
+    assert verdict.startswith(f"{spec}: valid (sha256 ")
 
 
 def test_validate_accepts_a_planning_spec(repo_root, capsys):

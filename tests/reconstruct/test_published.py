@@ -240,7 +240,8 @@ CASES = [
     ("p-value-inf", variant("p_value = 0.713", "p_value = inf"),
      r"key 'cumulative_incidence\.nrm\.p_value': expected a number .*got inf"),
     ("percent-huge-integer", variant("pooled = 54.97", "pooled = 1" + "0" * 30),
-     r"key 'survival\.pfs\.pooled': expected a number in \[0\.0, 100\.0\], got 1000"),
+     r"key 'survival\.pfs\.pooled': integer 100000000000\.\.\.\(31 digits\) is outside TOML's "
+     r"64-bit range"),
     ("landmark-infinite", variant("time = 24.0", "time = 1e400"),
      r"key 'landmark\.time': expected a number in .*got inf"),
     ("landmark-beyond-follow-up", variant("time = 24.0", "time = 100.0"),
@@ -249,7 +250,7 @@ CASES = [
     ("followup-beyond-100-years", variant("max = 92.21", "max = 1300.0"),
      r"key 'followup\.max': expected a number in \[1e-09, 1200\.0\], got 1300\.0"),
     ("n-huge", variant('"CAR-T" = 27', '"CAR-T" = 1' + "0" * 30),
-     r"key 'arms\.n\.CAR-T': expected an integer from 1 to 10000, got 1000"),
+     r"key 'arms\.n\.CAR-T': integer 100000000000\.\.\.\(31 digits\) is outside TOML's 64-bit"),
     ("arm-label-pooled", variant('reference = "blinatumomab"', 'reference = "pooled"'),
      r"key 'arms\.reference/arms\.treatment': expected labels other than \['pooled', "
      r"'p_value', 'test'\]"),

@@ -161,7 +161,8 @@ def test_prepare_resolves_and_loads(repo_root):
     prepared = prepare(repo_root / "models" / "cao2025.toml")
     assert prepared.spec.bayes.landmarks == (12.0, 24.0)
     assert prepared.cohort.n_per_arm == {"blinatumomab": 9, "CAR-T": 27}
-    assert prepared.notes == ()
+    assert prepared.notes == ("adjustment: no covariates in [bayes] covariates: no adjustment is "
+                              "possible; the section holds the bias analysis only",)
 
 
 def test_prepare_notes_times_beyond_the_follow_up(repo_root, tmp_path):

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.core.provenance import code_version
 from bridgebayes.plan.analyse import AnalysisPlan, analyse_trials
 from bridgebayes.plan.design_prior import DesignPrior
 from bridgebayes.plan.simulate import TrialDesign, simulate_trials
@@ -84,10 +85,12 @@ class PlanJob:
         return out
 
     def fingerprint(self) -> str:
-        """SHA-256 of everything that determines the results (resumed runs must match it)."""
+        """SHA-256 of everything that determines the results, the code version included
+        (resumed runs must match it: a chunk simulated by other code is not reused)."""
         h = hashlib.sha256()
         prior = self.design_prior
         settings = {
+            "code": code_version(),
             "scenarios": [asdict(s) for s in self.scenarios], "seed": self.seed,
             "chunk_size": self.chunk_size,
             "analysis": {"cuts": self.analysis.cuts, "threshold": self.analysis.threshold,

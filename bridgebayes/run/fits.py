@@ -2,7 +2,7 @@
 
 Every endpoint × family × prior (:class:`FitKey`) is fitted by the one NUTS driver and stored
 under a key made of the endpoint data's hash, the family with all its options (priors
-included), the sampler settings, the seed and the package version — not the spec file, so
+included), the sampler settings, the seed and the code version — not the spec file, so
 a run where one prior changed refits that prior only.  What follows from one fit (its
 decision table, curves, sentences, diagnostics and LOO summary, power-scaling sensitivity,
 HR density, posterior predictive check) is stored under the fit's digest and the settings it
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bridgebayes.core.provenance import package_version as version
+from bridgebayes.core.provenance import code_version as version
 from bridgebayes.core.store import Store, digest_of
 from bridgebayes.data.cohort import Cohort
 from bridgebayes.data.endpoints import EndpointData

@@ -2,7 +2,7 @@
 
 Order: if the output folder already holds the results of these exact inputs (its
 ``manifest.json`` records the inputs' :func:`fingerprint`: the spec's content, the bytes of
-every file it names, the package version), say so (with the validation notes of the run
+every file it names, the package's code and versions), say so (with the validation notes of the run
 that made it) and stop — before PyMC, ArviZ or even the cohort is loaded, so an unchanged
 rerun takes about a second; otherwise validate the spec and the data, resolve the
 data-derived defaults, then the reference analysis, the ``[bayes]`` fits and everything that
@@ -31,7 +31,7 @@ from bridgebayes.core.io import (
     json_text,
     staged_folder,
 )
-from bridgebayes.core.provenance import package_version
+from bridgebayes.core.provenance import code_version
 from bridgebayes.core.readers import read_toml
 from bridgebayes.core.store import Store, digest_of, file_digest
 
@@ -67,9 +67,10 @@ def fingerprint(spec_path: str | Path) -> str | None:
 
     Its parts: the spec's content as parsed (not its bytes: comments and layout do not
     count) and file name (the analysis id), the bytes of every file the spec names (data,
-    published summary, each ensemble member's cohort and provenance) and the package
-    version.  Everything a run computes, the data-derived defaults included, follows from
-    these; none of them depends on where the files are, so a moved copy is still up to date.
+    published summary, each ensemble member's cohort and provenance) and the package's code
+    and dependency versions (:func:`~bridgebayes.core.provenance.code_version`).  Everything
+    a run computes, the data-derived defaults included, follows from these; none of them
+    depends on where the files are, so a moved copy is still up to date.
     Nothing beyond the standard library is imported.
     """
     from bridgebayes.run.spec_sections import data_section
@@ -81,7 +82,7 @@ def fingerprint(spec_path: str | Path) -> str | None:
         files = [data.file, *([data.published] if data.published else []),
                  *(f for member in data.ensemble for f in (member, member.parent /
                                                          "provenance.json"))]
-        return digest_of({"spec": doc, "id": path.stem, "version": package_version(),
+        return digest_of({"spec": doc, "id": path.stem, "version": code_version(),
                           "files": [file_digest(f) for f in files]})
     except (BridgeBayesError, OSError, KeyError, TypeError, AttributeError, ValueError):
         return None
@@ -179,7 +180,7 @@ def _sensitivity(spec: Spec, cohort: Cohort, store: Store):
     from bridgebayes.run.sensitivity import ensemble_sensitivity, load_members
 
     key = {"files": [file_digest(p) for p in (spec.data.file, *spec.data.ensemble)],
-           "bayes": repr(spec.bayes), "priors": spec.priors, "version": package_version()}
+           "bayes": repr(spec.bayes), "priors": spec.priors, "version": code_version()}
     made: list = []
 
     def part(index: int):

@@ -321,6 +321,16 @@ def test_the_fingerprint_ignores_location_and_layout_but_not_inputs(copy, prepar
     assert fingerprint(copy / "models" / "missing.toml") is None  # validation says why
 
 
+def test_the_fingerprint_changes_with_the_code(copy, monkeypatch):
+    """An edited package (same version number) or another PyMC must not serve old results."""
+    import bridgebayes.run.pipeline as pipeline
+
+    spec = copy / "models" / "cao2025.toml"
+    key = fingerprint(spec)
+    monkeypatch.setattr(pipeline, "code_version", lambda: "0.1.0+edited")
+    assert fingerprint(spec) != key
+
+
 def test_an_up_to_date_rerun_imports_no_pymc_and_writes_nothing(copy):
     """In a new process (nothing imported yet), as the command runs it."""
     import subprocess

@@ -27,6 +27,8 @@ def _small(name: str, folder: Path, *, families: str | None = None) -> Path:
     text = (ROOT / "models" / f"{name}.toml").read_text()
     text = text.replace("../data/public/", f"{ROOT / 'data' / 'public'}/")
     text = text.replace("\nseed =", "\nchains = 2\ndraws = 600\ntune = 600\nseed =", 1)
+    text = text.replace("[adjustment]\nestimands = [\"ate\"]\ndraws = 500",
+                        "[adjustment]\nestimands = [\"ate\"]\ndraws = 150")
     if families:
         text = text.replace('families = ["piecewise_exponential", "weibull"]', families)
     path = folder / f"{name}.toml"

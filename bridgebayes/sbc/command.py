@@ -72,6 +72,7 @@ def sbc_command(*, models: Sequence[str] = ALL_MODELS,
                                what="--report")
     figures = report.parent / "figures"
     results: list[SBCResult] = []
+    seconds: list[float] = []
     plan = [(m, s, "exact", n_sims) for m in models for s in scenarios
             if get_model(m).has_exact]  # models without an exact posterior: NUTS only
     plan += [(m, s, "nuts", nuts_sims) for m in models for s in nuts_scenarios if nuts_sims]
@@ -81,6 +82,7 @@ def sbc_command(*, models: Sequence[str] = ALL_MODELS,
         result = run_sbc(model, scenario, n_sims=n, seed=seed, method=method,
                          out=out / "chunks")
         results.append(result)
+        seconds.append(time.perf_counter() - tic)
         fig = rank_figure(result)
         path = figures / f"sbc-{model}-{scenario}-{method}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,10 +91,11 @@ def sbc_command(*, models: Sequence[str] = ALL_MODELS,
         atomic_write_bytes(path, tmp.read_bytes())
         tmp.unlink()
         echo(f"{model:13s} {scenario:6s} {method:6s} {n:5d} sims  "
-             f"{'pass' if result.passed() else 'FAIL'}  ({time.perf_counter() - tic:.0f} s)")
+             f"{'pass' if result.passed() else 'FAIL'}  ({seconds[-1]:.0f} s)")
     atomic_write_text(out / "results.csv", results_csv(results))
     atomic_write_text(report, markdown(results, report=report, figures=figures, seed=seed,
-                                       elapsed=time.perf_counter() - started))
+                                       elapsed=time.perf_counter() - started,
+                                       seconds=seconds))
     ok = all(r.passed() for r in results)
     echo(f"SBC {'passed' if ok else 'FAILED'}; report {report}")
     return 0 if ok else 3
@@ -123,8 +126,9 @@ def _git_revision() -> str:
 
 
 def markdown(results: list[SBCResult], *, report: Path, figures: Path, seed: int,
-             elapsed: float) -> str:
-    """The markdown report: settings, per-result tables, rank plots, pass/fail."""
+             elapsed: float, seconds: Sequence[float] | None = None) -> str:
+    """The markdown report: settings, per-result tables, rank plots, pass/fail;
+    ``seconds``: what each result took in this run (reused chunks take none)."""
     from bridgebayes.core import provenance
 
     versions = provenance.versions()
@@ -137,11 +141,8 @@ def markdown(results: list[SBCResult], *, report: Path, figures: Path, seed: int
         + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) + ".", "",
         "Reproduce: `python3 -m pytest -m slow tests/sbc/test_release.py` (same "
         "seed and checks), or this report with `bridgebayes sbc --nuts-sims 100 --report "
-        "docs/sbc.md`.  A run from scratch took 23 minutes on 2 shared cores "
-        "(2026-11-24): about 3 minutes for the exact paths, the rest for the NUTS refits.  "
-        "The simulations reported here were computed from scratch at revision 1f9925d and "
-        "reproduce, rank for rank, those of the first release run (PEM and Weibull, "
-        "revision 28dfc50).", "",
+        "docs/sbc.md`; each section below states the seconds its simulations took when they "
+        "were computed (on 2 shared cores, most of it the NUTS refits).", "",
         "Method (Talts et al. 2018; Modrák et al. 2023): per simulation, parameters are drawn "
         "from the prior, a censored two-arm trial is simulated, the posterior is computed and "
         "the rank of each true quantity among the posterior draws is recorded "
@@ -192,7 +193,7 @@ def markdown(results: list[SBCResult], *, report: Path, figures: Path, seed: int
     overall = all(r.passed() for r in results)
     lines += ["", f"**Overall: {'PASS' if overall else 'FAIL'}** (every χ² p-value and every "
               f"P(HR < 1) check > {ALPHA}).", ""]
-    for r in results:
+    for i, r in enumerate(results):
         summary, check = r.summary(), r.prob_check()
         events = r.sims["events_reference"] + r.sims["events_treatment"]
         lines += [f"## {r.model}, {r.scenario} scenario, {r.method} path "
@@ -200,7 +201,9 @@ def markdown(results: list[SBCResult], *, report: Path, figures: Path, seed: int
                   f"Events per simulated trial: median {events.median():g}, trials without "
                   f"events {100 * (events == 0).mean():.0f}%.  Data-averaged P(HR < 1) = "
                   f"{check['mean']:.3f} (SE {check['se']:.3f}; prior 0.5; p = "
-                  f"{check['p_value']:.3f})."]
+                  f"{check['p_value']:.3f})."
+                  + (f"  Computed in {seconds[i]:.0f} s in this run (finished chunks of an "
+                     "earlier run are reused and cost nothing)." if seconds else "")]
         if r.method == "nuts":
             lines[-1] += (f"  NUTS: minimum bulk ESS of the free parameters median "
                           f"{r.sims['ess_bulk_min'].median():.0f} (smallest "

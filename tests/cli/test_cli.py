@@ -24,7 +24,7 @@ from bridgebayes.reconstruct.published import load_published
 from bridgebayes.reconstruct.search import SearchSettings
 from bridgebayes.summaries.decision import percent
 
-QUICK = SearchSettings(ordering_iterations=3000, iterations=6000, patience=1500)
+QUICK = SearchSettings(ordering_iterations=1000, iterations=2000, patience=500)
 TESTS = Path(__file__).resolve().parents[1]
 
 

@@ -264,10 +264,13 @@ def test_smoke_sbc_exact_path_is_calibrated(smoke, name):
     assert len(rank_figure(result).axes) == len(summary) + 1
 
 
-#: Families without an exact posterior: their smoke SBC runs on NUTS (short chains).
+#: Families without an exact posterior: their smoke SBC runs on NUTS (short chains), in the
+#: slow suite (30-45 s each; the default suite's family contract recovers their simulated
+#: parameters by NUTS, and the release SBC of docs/sbc.md runs 100 NUTS simulations each).
 NUTS_ONLY = [name for name in MODELS if not MODELS[name].has_exact]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NUTS_ONLY)
 def test_smoke_sbc_nuts_path_of_families_without_an_exact_posterior(name):
     from bridgebayes.inference.driver import SamplerSettings

@@ -71,12 +71,23 @@ def write_single(summary: PublishedSummary, path: Path, *, seed: int,
     return result
 
 
+def _fidelity(path: Path) -> pd.DataFrame | None:
+    """The member's fidelity table (written beside its cohort), ``None`` if it is missing or
+    cannot be read as one."""
+    try:
+        fid = pd.read_csv(companion_paths(path)[0])
+        return fid.assign(required=fid["required"].astype(bool), matched=fid["matched"]
+                          .astype(bool))
+    except (OSError, ValueError, KeyError, pd.errors.ParserError):
+        return None
+
+
 def _state(path: Path, request: dict) -> str:
     """``"complete"``, ``"missing"`` (absent or interrupted before its provenance was
     written) or ``"stale"`` (made from other inputs or settings)."""
     _, provenance_path = companion_paths(path)
-    if not (path.is_file() and provenance_path.is_file()):
-        return "missing"
+    if not (path.is_file() and provenance_path.is_file()) or _fidelity(path) is None:
+        return "missing"  # absent, or its fidelity table damaged: the member is made again
     try:
         record = read_json(provenance_path, what="provenance file", error=ReconstructionError)
     except ReconstructionError:
@@ -111,7 +122,7 @@ def write_ensemble(summary: PublishedSummary, folder: Path, *, seed: int, k: int
         progress(f"member {j + 1:02d}: {result.summary().splitlines()[0]}")
     rows = []
     for j, path in enumerate(paths, start=1):
-        fid = pd.read_csv(companion_paths(path)[0])
+        fid = _fidelity(path)
         row = {"member": j, "cohort_sha256": provenance.file_sha256(path),
                "required_matched": bool(fid.loc[fid["required"], "matched"].all())}
         row.update({f"error_{r.figure}": r.abs_error for r in fid.itertuples()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from io import StringIO
@@ -177,9 +178,20 @@ def _settings(model: CalibratedModel, scenario: Scenario, method: str, seed: int
             "nuts": None if nuts is None else asdict(nuts)}
 
 
-def _load_or_run_chunk(path: Path | None, run: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+def _load_or_run_chunk(path: Path | None, run: Callable[[], pd.DataFrame],
+                       sims: range) -> pd.DataFrame:
+    """A finished chunk read back, or computed and written atomically.  A chunk file that
+    cannot be read or does not hold exactly simulations ``sims`` (damaged, or from elsewhere)
+    is discarded with a warning and recomputed."""
     if path is not None and path.exists():
-        return pd.read_csv(path)
+        try:
+            frame = pd.read_csv(path)
+            if "sim" in frame and list(frame["sim"]) == list(sims):
+                return frame
+            problem = f"it holds simulations other than {sims.start}-{sims.stop - 1}"
+        except (OSError, ValueError, pd.errors.ParserError) as exc:
+            problem = f"it cannot be read ({type(exc).__name__})"
+        warnings.warn(f"{path}: discarded and recomputed: {problem}", stacklevel=3)
     frame = run()
     if path is not None:
         atomic_write_text(path, frame.to_csv(index=False))
@@ -262,7 +274,7 @@ def run_sbc(model: str | CalibratedModel, scenario: str | Scenario, *, n_sims: i
             frames.append(_load_or_run_chunk(path, lambda a=start, b=stop: pd.DataFrame([
                 simulate_one(model, scenario, seed=seed, sim=i, method=method,
                              n_draws=n_draws, nuts=nuts, transform_draws=transform_draws)
-                for i in range(a, b)])))
+                for i in range(a, b)]), range(start, stop)))
     finally:
         logger.setLevel(level)
     return _result(model, scenario, method, n_draws, pd.concat(frames, ignore_index=True))

@@ -401,6 +401,17 @@ def test_ensemble_resumes_without_recomputing_finished_members(small_ensemble):
     assert list(again["cohort_sha256"]) == list(table["cohort_sha256"])  # same seeds, same data
 
 
+def test_an_ensemble_member_with_a_damaged_fidelity_table_is_made_again(small_ensemble):
+    summary, folder, table = small_ensemble
+    fidelity = folder / "member_02" / "fidelity.csv"
+    fidelity.write_bytes(fidelity.read_bytes()[:15])  # cut short
+    messages = []
+    again = write_ensemble(summary, folder, seed=11, k=2, workers=1, settings=QUICK,
+                           progress=messages.append)
+    assert "1 of 2 members already complete; computing 1" in messages[0]
+    assert list(again["cohort_sha256"]) == list(table["cohort_sha256"])
+
+
 def test_ensemble_refuses_members_from_other_settings(small_ensemble):
     summary, folder, _ = small_ensemble
     with pytest.raises(ReconstructionError, match="--force"):

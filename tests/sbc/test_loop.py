@@ -317,6 +317,21 @@ def test_chunks_are_resumable_and_settings_checked(tmp_path):
         run_sbc("weibull", "small", n_sims=60, seed=6, out=tmp_path)
 
 
+@pytest.mark.parametrize("damage", [
+    lambda p: p.write_bytes(b""), lambda p: p.write_bytes(p.read_bytes()[:40]),
+    lambda p: p.write_text("sim,x\n7,1\n"), lambda p: p.write_bytes(b"\xff\xfe\x00garbage")],
+    ids=["empty", "truncated", "foreign", "binary"])
+def test_a_damaged_chunk_is_discarded_with_a_warning_and_recomputed(tmp_path, damage):
+    first = run_sbc("weibull", "small", n_sims=60, seed=5, out=tmp_path)
+    chunk = tmp_path / "weibull-small-exact" / "sims-000050-000060.csv"
+    good = chunk.read_bytes()
+    damage(chunk)
+    with pytest.warns(UserWarning, match="sims-000050-000060.csv: discarded and recomputed"):
+        again = run_sbc("weibull", "small", n_sims=60, seed=5, out=tmp_path)
+    pd.testing.assert_frame_equal(first.ranks, again.ranks)
+    assert chunk.read_bytes() == good
+
+
 def test_nuts_pipeline_ranks_the_same_simulated_trials(smoke):
     from bridgebayes.inference.driver import SamplerSettings
 

@@ -32,7 +32,7 @@ from bridgebayes.models.families import SurvivalFamily, get_family
 from bridgebayes.plan.truths import Truths
 
 __all__ = ["PIECEWISE_GRID", "DesignPrior", "equivalent_a0", "explicit_prior",
-           "piecewise_design_prior", "posterior_design_prior"]
+           "piecewise_design_prior", "posterior_design_prior", "read_posterior"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +55,9 @@ class DesignPrior:
         ``0, 0``: none.
     bias_source : str
         Where the bias prior comes from (reports), e.g. the run's bias analysis.
+    components : dict
+        A mixture's components and their weights (a stacked posterior: family -> stacking
+        weight), else empty.
     explicit : tuple or None
         ``(mu, sigma)`` of the explicit Normal prior on log HR, else ``None``.
     source : str
@@ -73,6 +76,7 @@ class DesignPrior:
     bias_mu: float = 0.0
     bias_sigma: float = 0.0
     bias_source: str = ""
+    components: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_positive(a0=self.a0, vague_sd=self.vague_sd)
@@ -213,6 +217,30 @@ def posterior_design_prior(path: str | os.PathLike[str], *, n_max: int | None = 
     >>> prior = posterior_design_prior("reports/cao2025/posteriors/grfs__piecewise_exponential"
     ...                                "__neutral.nc").discounted(a0=0.5)  # doctest: +SKIP
     """
+    path = Path(path)
+    family, draws, unit = read_posterior(path, n_max=n_max)
+    if not family.hazard_ratio_effect():
+        return piecewise_design_prior(family, draws, grid=PIECEWISE_GRID[unit],
+                                      source=f"posterior {path.name}")
+    log_hr, hr_cuts = family.effect_pieces(draws)
+    source = f"posterior {path.name} ({log_hr.shape[0]} draws)"
+    if hr_cuts.size:
+        source += ", time-varying effect"
+    kept = {k: draws[k] for k in family.baseline_variables()}
+    return DesignPrior(family, {"log_hr": log_hr if hr_cuts.size else log_hr[:, 0], **kept},
+                       hr_cuts=hr_cuts, source=source)
+
+
+def read_posterior(path: str | os.PathLike[str], *, n_max: int | None = None
+                   ) -> tuple[SurvivalFamily, dict[str, np.ndarray], str]:
+    """The family (with its constants), the draws (chains flattened, at most ``n_max``) and
+    the time unit of a run's posterior NetCDF without covariates.
+
+    Examples
+    --------
+    >>> family, draws, unit = read_posterior("reports/cao2025/posteriors/"
+    ...                                      "grfs__weibull__neutral.nc")  # doctest: +SKIP
+    """
     from bridgebayes.core.readers import open_netcdf  # arviz: workers that only simulate
     from bridgebayes.models.families.draws import posterior_draws
 
@@ -231,18 +259,7 @@ def posterior_design_prior(path: str | os.PathLike[str], *, n_max: int | None = 
                                f"covariates {list(family.covariates)}")
     draws = {k: np.asarray(v)[:n_max] if np.ndim(v) and k != "cuts" else np.asarray(v)
              for k, v in posterior_draws(idata).items()}
-    family = family.with_constants(draws)
-    if not family.hazard_ratio_effect():
-        unit = str(idata.attrs.get("time_unit", "months"))
-        return piecewise_design_prior(family, draws, grid=PIECEWISE_GRID[unit],
-                                      source=f"posterior {path.name}")
-    log_hr, hr_cuts = family.effect_pieces(draws)
-    source = f"posterior {path.name} ({log_hr.shape[0]} draws)"
-    if hr_cuts.size:
-        source += ", time-varying effect"
-    kept = {k: draws[k] for k in family.baseline_variables()}
-    return DesignPrior(family, {"log_hr": log_hr if hr_cuts.size else log_hr[:, 0], **kept},
-                       hr_cuts=hr_cuts, source=source)
+    return family.with_constants(draws), draws, str(idata.attrs.get("time_unit", "months"))
 
 
 #: Cut points of the piecewise-exponential approximation of a non-PH posterior, per unit:

@@ -101,7 +101,7 @@ class PlanJob:
                              "vague": [prior.vague_weight, prior.vague_mean, prior.vague_sd],
                              "explicit": prior.explicit,
                              "bias": [prior.bias_mu, prior.bias_sigma],
-                             "source": prior.source},
+                             "source": prior.source, "components": prior.components},
         }
         h.update(json.dumps(settings, sort_keys=True, default=str).encode())
         for name in sorted(prior.draws):

@@ -5,22 +5,13 @@ power-prior stretch; the binomial fraction of the robust mixture.
 
 from __future__ import annotations
 
-import json
-
-import arviz as az
 import numpy as np
 import pytest
+from posterior_files import write_posterior as _netcdf
 
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
 from bridgebayes.plan.design_prior import DesignPrior, explicit_prior, posterior_design_prior
-
-
-def _netcdf(path, family: dict, posterior: dict, constant: dict | None = None):
-    idata = az.from_dict(posterior=posterior, constant_data=constant or {})
-    idata.attrs["family"] = json.dumps(family)
-    idata.to_netcdf(str(path))
-    return path
 
 
 @pytest.fixture

@@ -135,3 +135,60 @@ def test_errors_name_the_file_and_what_is_missing(run, tmp_path):
         stacked_design_prior(single, endpoint="grfs", prior="neutral")
     with pytest.raises(BridgeBayesError, match=r"no 'adjustment' entry.*bias = \{ mu"):
         read_run(single).bias_prior()
+
+
+def _plan(folder, prior_table: str) -> str:
+    return f"""[analysis]
+id = "p"
+[arms]
+reference = "A"
+treatment = "B"
+[plan.design_prior]
+{prior_table}
+[plan.design]
+n_total = [40]
+accrual_rate = 4.0
+min_followup = 12.0
+"""
+
+
+def test_the_plan_spec_takes_a_stacked_prior_and_a_bias(run, tmp_path):
+    from bridgebayes.core.errors import SpecError
+    from bridgebayes.plan.cli_support import design_prior_of
+    from bridgebayes.plan.spec import load_plan_spec
+
+    folder, _ = run
+    spec_file = tmp_path / "p.toml"
+
+    def load(table: str):
+        spec_file.write_text(_plan(folder, table))
+        return load_plan_spec(spec_file)
+
+    spec = load(f'stacked = "{folder.name}"\nendpoint = "grfs"\nprior = "neutral"\n'
+                'bias = "adjustment"\na0 = 0.5')
+    prior = design_prior_of(spec)
+    assert prior.components == WEIGHTS and (prior.bias_mu, prior.bias_sigma) == (0.1, 0.25)
+    assert prior.a0 == 0.5 and "bias analysis of run cao2025" in prior.describe()
+    explicit = load('log_hr_mu = -0.2\nlog_hr_sigma = 0.3\nfamily = "weibull"\n'
+                    'bias = { mu = 0.0, sigma = 0.2 }\n[plan.design_prior.baseline]\n'
+                    'k = 1.0\nlam = 0.02')
+    assert design_prior_of(explicit).bias_sigma == 0.2
+    bad = {'stacked = "nowhere"\nendpoint = "grfs"\nprior = "neutral"': "run folder not found",
+           f'stacked = "{folder.name}"\nendpoint = "pfs"\nprior = "neutral"': "endpoint 'pfs'",
+           f'stacked = "{folder.name}"\nposterior = "x.nc"\nendpoint = "grfs"\n'
+           'prior = "neutral"': "exactly one of",
+           f'stacked = "{folder.name}"\nendpoint = "grfs"\nprior = "neutral"\n'
+           'bias = { mu = 0.0 }': "plan.design_prior.bias",
+           'log_hr_mu = 0.0\nlog_hr_sigma = 0.3\nfamily = "weibull"\nbias = "adjustment"\n'
+           '[plan.design_prior.baseline]\nk = 1.0\nlam = 0.02': "only with 'posterior'"}
+    for table, message in bad.items():
+        with pytest.raises(SpecError, match=message):
+            load(table)
+    single = write_run(tmp_path / "single", {"model_averaging": {"weights": weight_rows(
+        "grfs", "neutral", {"weibull": 1.0})}})
+    (folder / "posteriors" / "grfs__weibull__neutral.nc").rename(
+        single / "posteriors" / "grfs__weibull__neutral.nc")
+    with pytest.raises(SpecError, match=r"bias = 'adjustment'.*no 'adjustment' entry"):
+        load('stacked = "single"\nendpoint = "grfs"\nprior = "neutral"\nbias = "adjustment"')
+    with pytest.raises(SpecError, match=r"grfs__weibull__neutral\.nc: posterior file not found"):
+        load(f'stacked = "{folder.name}"\nendpoint = "grfs"\nprior = "neutral"')

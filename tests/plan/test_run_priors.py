@@ -192,3 +192,14 @@ def test_the_plan_spec_takes_a_stacked_prior_and_a_bias(run, tmp_path):
         load('stacked = "single"\nendpoint = "grfs"\nprior = "neutral"\nbias = "adjustment"')
     with pytest.raises(SpecError, match=r"grfs__weibull__neutral\.nc: posterior file not found"):
         load(f'stacked = "{folder.name}"\nendpoint = "grfs"\nprior = "neutral"')
+
+
+def test_the_planning_page_states_the_bias_discount():
+    from bridgebayes.report.plan_page import _design_prior_text
+
+    doc = {"design_prior": {"source": "posterior x.nc", "log_hr_mean": -0.3, "log_hr_sd": 0.4,
+                            "a0": 1.0, "vague_weight": 0.0,
+                            "bias": {"mu": 0.0, "sigma": 0.2, "source": "bias analysis of run r",
+                                     "equivalent_a0": 0.5}}}
+    text = _design_prior_text(doc)
+    assert "Normal(0, 0.2)" in text and "bias analysis of run r" in text and "a0 = 0.5" in text

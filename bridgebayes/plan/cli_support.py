@@ -37,6 +37,7 @@ from bridgebayes.plan.outputs import (
     success,
 )
 from bridgebayes.plan.run import PlanJob, Scenario
+from bridgebayes.plan.run_priors import stacked_design_prior
 from bridgebayes.plan.simulate import TrialDesign
 from bridgebayes.plan.spec import PlanSpec, load_plan_spec
 from bridgebayes.report import write_plan_page
@@ -50,8 +51,12 @@ def design_prior_of(spec: PlanSpec) -> DesignPrior:
     """The design prior a plan spec asks for (discounted as it says)."""
     t = spec.design_prior
     discount = {k: t[k] for k in ("a0", "vague_weight", "vague_mean", "vague_sd") if k in t}
-    if "posterior" in t:
-        prior = posterior_design_prior(t["posterior"])
+    if "bias" in t:
+        mu, sigma, where = t["bias"]
+        discount |= {"bias_mu": mu, "bias_sigma": sigma, "bias_source": where}
+    if "posterior" in t or "stacked" in t:
+        prior = (posterior_design_prior(t["posterior"]) if "posterior" in t else
+                 stacked_design_prior(t["stacked"], endpoint=t["endpoint"], prior=t["prior"]))
         return prior.discounted(**discount) if discount else prior
     prior = explicit_prior(log_hr_mu=t["log_hr_mu"], log_hr_sigma=t["log_hr_sigma"],
                            family=t["family"], baseline=t["baseline"],
@@ -155,7 +160,9 @@ def _write(out: Path, spec: PlanSpec, job: PlanJob, scenarios: pd.DataFrame,
                "design_prior": {"source": job.design_prior.source,
                                 "log_hr_mean": mean, "log_hr_sd": sd,
                                 "a0": job.design_prior.a0,
-                                "vague_weight": job.design_prior.vague_weight},
+                                "vague_weight": job.design_prior.vague_weight,
+                                "bias": job.design_prior.bias_summary(),
+                                "components": job.design_prior.components},
                "analysis_priors": {n: {"weights": p.weights, "means": p.means, "sds": p.sds}
                                    for n, p in job.analysis.priors},
                "alpha": alpha, "gamma": gamma, "run": info,
@@ -215,7 +222,7 @@ def run_plan(path: str | Path, out: str | Path | None = None, scheduler: str | N
     with pd.option_context("display.width", 140, "display.max_columns", 30):
         keep = ["n_total", "expected_events", "expected_duration", "logrank",
                 *[c for c in oc.columns if c.startswith("post_") and not c.endswith("mcse")]]
-        say(f"{spec.id}: design prior {job.design_prior.source}\n\nAssurance\n"
+        say(f"{spec.id}: design prior {job.design_prior.describe()}\n\nAssurance\n"
             f"{oc[oc['name'] == 'assurance'][keep].round(3).to_string(index=False)}\n\n"
             f"Calibration (one-sided type I <= {spec.analysis.get('alpha', 0.025)})\n"
             f"{calibration.round(4).to_string(index=False)}\n\n"

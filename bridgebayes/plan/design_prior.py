@@ -8,8 +8,14 @@ log HR of a posterior can be discounted:
   ``p(theta | data)^a0`` inflates the variance by ``1 / a0``; the draws are stretched
   about their mean, ``m + (log_hr - m) / sqrt(a0)``, which keeps each draw's pairing with
   its baseline hazards (the baseline itself is not discounted);
+* bias of unmeasured confounding (the bias analysis of ``docs/adjustment.md``): the true log
+  HR is the observed one plus a bias ``delta ~ Normal(bias_mu, bias_sigma)`` drawn once per
+  simulated trial (``delta > 0``: the data favoured the treatment), additive on the log-HR
+  scale and independent of the baseline: mean ``m + bias_mu``, variance
+  ``s^2 / a0 + bias_sigma^2``.  The power prior with the same variance has
+  ``a0 = s^2 / (s^2 + bias_sigma^2)`` (:func:`equivalent_a0`);
 * robust mixture: with probability ``w`` a draw's log HR is replaced by one from the vague
-  component ``Normal(vague_mean, vague_sd)``.
+  component ``Normal(vague_mean, vague_sd)`` (neither stretched nor biased).
 """
 
 from __future__ import annotations
@@ -25,8 +31,8 @@ from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.models.families import SurvivalFamily, get_family
 from bridgebayes.plan.truths import Truths
 
-__all__ = ["PIECEWISE_GRID", "DesignPrior", "explicit_prior", "piecewise_design_prior",
-           "posterior_design_prior"]
+__all__ = ["PIECEWISE_GRID", "DesignPrior", "equivalent_a0", "explicit_prior",
+           "piecewise_design_prior", "posterior_design_prior", "read_posterior"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +50,14 @@ class DesignPrior:
         Effect change points (empty: proportional hazards).
     a0, vague_weight, vague_mean, vague_sd : float
         Discounting (module docstring).  ``a0 = 1`` and ``vague_weight = 0``: none.
+    bias_mu, bias_sigma : float
+        Bias of the log HR ``delta ~ Normal(bias_mu, bias_sigma)`` (module docstring);
+        ``0, 0``: none.
+    bias_source : str
+        Where the bias prior comes from (reports), e.g. the run's bias analysis.
+    components : dict
+        A mixture's components and their weights (a stacked posterior: family -> stacking
+        weight), else empty.
     explicit : tuple or None
         ``(mu, sigma)`` of the explicit Normal prior on log HR, else ``None``.
     source : str
@@ -59,24 +73,40 @@ class DesignPrior:
     vague_sd: float = 2.0
     explicit: tuple[float, float] | None = None
     source: str = ""
+    bias_mu: float = 0.0
+    bias_sigma: float = 0.0
+    bias_source: str = ""
+    components: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _check_positive(a0=self.a0, vague_sd=self.vague_sd)
-        _check_finite(vague_mean=self.vague_mean, vague_weight=self.vague_weight)
+        _check_finite(vague_mean=self.vague_mean, vague_weight=self.vague_weight,
+                      bias_mu=self.bias_mu, bias_sigma=self.bias_sigma)
+        if self.bias_sigma < 0:
+            raise BridgeBayesError(f"bias_sigma: expected a finite number >= 0, got "
+                                   f"{self.bias_sigma!r}")
         if not (0 < self.a0 <= 1 and 0 <= self.vague_weight <= 1):
             raise BridgeBayesError(f"design prior: expected 0 < a0 <= 1 and 0 <= vague_weight "
                                    f"<= 1, got a0={self.a0}, vague_weight={self.vague_weight}")
 
     def discounted(self, *, a0: float = 1.0, vague_weight: float = 0.0,
-                   vague_mean: float = 0.0, vague_sd: float = 2.0) -> DesignPrior:
+                   vague_mean: float = 0.0, vague_sd: float = 2.0, bias_mu: float = 0.0,
+                   bias_sigma: float = 0.0, bias_source: str = "") -> DesignPrior:
         """The same prior with its log HR discounted (module docstring).
 
         Examples
         --------
         >>> prior.discounted(a0=0.5, vague_weight=0.2)  # doctest: +SKIP
+        >>> prior.discounted(bias_mu=0.0, bias_sigma=0.2, bias_source="explicit")  # doctest: +SKIP
         """
         return replace(self, a0=a0, vague_weight=vague_weight, vague_mean=vague_mean,
-                       vague_sd=vague_sd)
+                       vague_sd=vague_sd, bias_mu=bias_mu, bias_sigma=bias_sigma,
+                       bias_source=bias_source)
+
+    @property
+    def biased(self) -> bool:
+        """Whether a bias of the log HR is drawn per trial."""
+        return bool(self.bias_mu or self.bias_sigma)
 
     def log_hr_draws(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Row indices into ``draws`` and the (discounted) log HR ``(n, K)`` of ``n`` trials."""
@@ -92,6 +122,8 @@ class DesignPrior:
             log_hr = np.broadcast_to(log_hr, (n, pieces)).copy()
         vague = rng.random(n) < self.vague_weight
         replacement = rng.normal(self.vague_mean, self.vague_sd, size=n)
+        if self.biased:  # drawn last: without a bias the stream is the one it always was
+            log_hr += rng.normal(self.bias_mu, self.bias_sigma, size=(n, 1))
         log_hr[vague] = replacement[vague][:, None]
         return rows, log_hr
 
@@ -105,6 +137,50 @@ class DesignPrior:
         """Mean and SD of the (discounted, mixed) design log HR, from 200,000 draws."""
         _, log_hr = self.log_hr_draws(200_000, np.random.default_rng(0))
         return float(log_hr[:, 0].mean()), float(log_hr[:, 0].std())
+
+    def log_hr_variance(self) -> float:
+        """Variance of the undiscounted log HR (the posterior's draws or the explicit prior's
+        ``sigma^2``; the first effect piece, as :meth:`log_hr_summary`)."""
+        if self.explicit is not None:
+            return float(self.explicit[1]) ** 2
+        log_hr = self.draws["log_hr"].reshape(self.draws["log_hr"].shape[0], -1)[:, 0]
+        return float(np.var(log_hr))
+
+    def bias_summary(self) -> dict[str, object] | None:
+        """The bias prior and its equivalent power priors (``plan.json``), ``None`` without
+        one: ``equivalent_a0`` the bias alone, ``equivalent_a0_total`` with ``a0``."""
+        if not self.biased:
+            return None
+        variance = self.log_hr_variance()
+        return {"dist": "Normal", "mu": self.bias_mu, "sigma": self.bias_sigma,
+                "source": self.bias_source, "scale": "log HR (true = observed + bias)",
+                "equivalent_a0": equivalent_a0(variance, self.bias_sigma),
+                "equivalent_a0_total": equivalent_a0(variance, self.bias_sigma, a0=self.a0)}
+
+    def describe(self) -> str:
+        """:attr:`source` and the bias discount, for reports and the command's output."""
+        b = self.bias_summary()
+        if b is None:
+            return self.source
+        return (f"{self.source}; bias of the log HR Normal({b['mu']:g}, {b['sigma']:g}) per "
+                f"trial ({b['source'] or 'explicit'}), as a power prior a0 = "
+                f"{b['equivalent_a0']:.3g}")
+
+
+def equivalent_a0(variance: float, bias_sigma: float, *, a0: float = 1.0) -> float:
+    """The power-prior ``a0`` giving the variance of a biased design log HR: a posterior
+    variance ``s^2`` stretched by ``1 / a0`` plus a bias ``Normal(., bias_sigma)`` has variance
+    ``s^2 / a0 + bias_sigma^2 = s^2 / a0_equivalent``.  (The bias's mean shifts the log HR; no
+    power prior does that.)
+
+    Examples
+    --------
+    >>> equivalent_a0(0.25, 0.5)  # var(post) / (var(post) + sigma^2) = 0.25 / 0.5
+    0.5
+    """
+    _check_positive(variance=variance, a0=a0)
+    _check_finite(bias_sigma=bias_sigma)
+    return float(variance / (variance / a0 + bias_sigma ** 2))
 
 
 def _check_finite(**values: float) -> None:
@@ -141,6 +217,30 @@ def posterior_design_prior(path: str | os.PathLike[str], *, n_max: int | None = 
     >>> prior = posterior_design_prior("reports/cao2025/posteriors/grfs__piecewise_exponential"
     ...                                "__neutral.nc").discounted(a0=0.5)  # doctest: +SKIP
     """
+    path = Path(path)
+    family, draws, unit = read_posterior(path, n_max=n_max)
+    if not family.hazard_ratio_effect():
+        return piecewise_design_prior(family, draws, grid=PIECEWISE_GRID[unit],
+                                      source=f"posterior {path.name}")
+    log_hr, hr_cuts = family.effect_pieces(draws)
+    source = f"posterior {path.name} ({log_hr.shape[0]} draws)"
+    if hr_cuts.size:
+        source += ", time-varying effect"
+    kept = {k: draws[k] for k in family.baseline_variables()}
+    return DesignPrior(family, {"log_hr": log_hr if hr_cuts.size else log_hr[:, 0], **kept},
+                       hr_cuts=hr_cuts, source=source)
+
+
+def read_posterior(path: str | os.PathLike[str], *, n_max: int | None = None
+                   ) -> tuple[SurvivalFamily, dict[str, np.ndarray], str]:
+    """The family (with its constants), the draws (chains flattened, at most ``n_max``) and
+    the time unit of a run's posterior NetCDF without covariates.
+
+    Examples
+    --------
+    >>> family, draws, unit = read_posterior("reports/cao2025/posteriors/"
+    ...                                      "grfs__weibull__neutral.nc")  # doctest: +SKIP
+    """
     from bridgebayes.core.readers import open_netcdf  # arviz: workers that only simulate
     from bridgebayes.models.families.draws import posterior_draws
 
@@ -159,18 +259,7 @@ def posterior_design_prior(path: str | os.PathLike[str], *, n_max: int | None = 
                                f"covariates {list(family.covariates)}")
     draws = {k: np.asarray(v)[:n_max] if np.ndim(v) and k != "cuts" else np.asarray(v)
              for k, v in posterior_draws(idata).items()}
-    family = family.with_constants(draws)
-    if not family.hazard_ratio_effect():
-        unit = str(idata.attrs.get("time_unit", "months"))
-        return piecewise_design_prior(family, draws, grid=PIECEWISE_GRID[unit],
-                                      source=f"posterior {path.name}")
-    log_hr, hr_cuts = family.effect_pieces(draws)
-    source = f"posterior {path.name} ({log_hr.shape[0]} draws)"
-    if hr_cuts.size:
-        source += ", time-varying effect"
-    kept = {k: draws[k] for k in family.baseline_variables()}
-    return DesignPrior(family, {"log_hr": log_hr if hr_cuts.size else log_hr[:, 0], **kept},
-                       hr_cuts=hr_cuts, source=source)
+    return family.with_constants(draws), draws, str(idata.attrs.get("time_unit", "months"))
 
 
 #: Cut points of the piecewise-exponential approximation of a non-PH posterior, per unit:

@@ -99,7 +99,9 @@ class PlanJob:
             "design_prior": {"family": prior.family.name, "options": prior.family.options(),
                              "a0": prior.a0,
                              "vague": [prior.vague_weight, prior.vague_mean, prior.vague_sd],
-                             "explicit": prior.explicit},
+                             "explicit": prior.explicit,
+                             "bias": [prior.bias_mu, prior.bias_sigma],
+                             "source": prior.source, "components": prior.components},
         }
         h.update(json.dumps(settings, sort_keys=True, default=str).encode())
         for name in sorted(prior.draws):

@@ -27,7 +27,8 @@ _NUM = (int, float)
 SCHEMA: dict[str, dict[str, Any]] = {
     "plan": {"seed": int, "n_sims": int, "chunk_size": int, "target_assurance": float,
              "workers": int, "design_prior": dict, "design": dict, "analysis": dict},
-    "plan.design_prior": {"posterior": str, "a0": float, "vague_weight": float,
+    "plan.design_prior": {"posterior": str, "stacked": str, "endpoint": str, "prior": str,
+                          "bias": object, "a0": float, "vague_weight": float,
                           "vague_mean": float, "vague_sd": float, "log_hr_mu": float,
                           "log_hr_sigma": float, "family": str, "family_options": dict,
                           "baseline": dict, "hr_cuts": list},
@@ -144,14 +145,21 @@ def load_plan_spec(path: str | os.PathLike[str]) -> PlanSpec:
 def _design_prior(path: Path, t: dict[str, Any]) -> dict[str, Any]:
     key = "plan.design_prior"
     explicit = {"log_hr_mu", "log_hr_sigma", "family", "family_options", "baseline"}
-    if ("posterior" in t) == ("log_hr_mu" in t):
-        raise SpecError(f"{path}: {key}: give either 'posterior' (a NetCDF of a run) or an "
-                        f"explicit prior ('log_hr_mu', 'log_hr_sigma', 'family', 'baseline')")
-    if "posterior" in t:
+    given = [k for k in ("posterior", "stacked", "log_hr_mu") if k in t]
+    if len(given) != 1:
+        raise SpecError(f"{path}: {key}: give exactly one of 'posterior' (a NetCDF of a run), "
+                        f"'stacked' (a run folder) or an explicit prior ('log_hr_mu', "
+                        f"'log_hr_sigma', 'family', 'baseline'); got {given}")
+    if ("endpoint" in t or "prior" in t) and "stacked" not in t:
+        raise SpecError(f"{path}: {key}: 'endpoint' and 'prior' go with 'stacked' only")
+    if "posterior" in t or "stacked" in t:
         if bad := sorted(explicit & set(t)):
             raise SpecError(f"{path}: {key}: keys {bad} are for explicit priors, not with "
-                            "'posterior'")
+                            f"{given[0]!r}")
+    if "posterior" in t:
         t["posterior"] = (path.parent / t["posterior"]).resolve()
+    elif "stacked" in t:
+        _stacked(path, key, t)
     else:
         if "log_hr_sigma" not in t:
             raise _err(path, f"{key}.log_hr_sigma", "a number > 0")
@@ -167,12 +175,62 @@ def _design_prior(path: Path, t: dict[str, Any]) -> dict[str, Any]:
                            family=t["family"], baseline=t["baseline"])
         except BridgeBayesError as exc:
             raise SpecError(f"{path}: {key}.baseline: {exc}") from None
+    if "bias" in t:
+        t["bias"] = _bias(path, key, t)
     if "hr_cuts" in t:
         t["hr_cuts"] = _numbers(path, f"{key}.hr_cuts", t["hr_cuts"], increasing=True)
     _range(path, f"{key}.a0", t.get("a0"), 0.0, 1.0)
     _range(path, f"{key}.vague_weight", t.get("vague_weight"), 0.0, 1.0, closed_lo=True)
     _range(path, f"{key}.vague_sd", t.get("vague_sd"), 0.0, 100.0)
     return t
+
+
+def _stacked(path: Path, key: str, t: dict[str, Any]) -> None:
+    """``stacked``: the run folder exists, its results hold ``endpoint`` × ``prior`` and the
+    posterior of every family with a positive weight."""
+    from bridgebayes.plan.run_priors import read_run
+
+    for name in ("endpoint", "prior"):
+        if name not in t:
+            raise _err(path, f"{key}.{name}", "the run's endpoint and prior to stack "
+                       "(e.g. endpoint = 'grfs', prior = 'neutral')")
+    folder = (path.parent / t["stacked"]).resolve()
+    try:
+        run = read_run(folder)
+        run.stacking_weights(t["endpoint"], t["prior"])
+        missing = run.missing_posteriors(t["endpoint"], t["prior"])
+    except BridgeBayesError as exc:
+        raise SpecError(f"{path}: key {key}.stacked = {t['stacked']!r}: {exc}") from None
+    if missing:
+        raise SpecError(f"{path}: key {key}.stacked = {t['stacked']!r}: {missing[0]}: posterior "
+                        "file not found (its family has a positive stacking weight)")
+    t["stacked"] = folder
+
+
+def _bias(path: Path, key: str, t: dict[str, Any]) -> tuple[float, float, str]:
+    """``bias``: ``"adjustment"`` (the run's bias prior) or ``{mu, sigma}`` -> (mu, sigma,
+    where it comes from)."""
+    value = t["bias"]
+    if value == "adjustment":
+        from bridgebayes.plan.run_priors import read_run
+
+        if "posterior" not in t and "stacked" not in t:
+            raise _err(path, f"{key}.bias", "'adjustment' only with 'posterior' or 'stacked' "
+                       "(a run), or a table { mu, sigma }", value)
+        folder = t["stacked"] if "stacked" in t else Path(t["posterior"]).parent.parent
+        try:
+            run = read_run(folder)
+            mu, sigma = run.bias_prior()
+        except BridgeBayesError as exc:
+            raise SpecError(f"{path}: key {key}.bias = 'adjustment': {exc}") from None
+        return mu, sigma, run.bias_source()
+    ok = (isinstance(value, dict) and set(value) == {"mu", "sigma"}
+          and all(isinstance(v, _NUM) and not isinstance(v, bool) and np.isfinite(v)
+                  for v in value.values()) and value["sigma"] >= 0)
+    if not ok:
+        raise _err(path, f"{key}.bias", "'adjustment' or a table { mu = <number>, sigma = "
+                   "<number >= 0> } (bias of the log HR, true = observed + bias)", value)
+    return float(value["mu"]), float(value["sigma"]), "explicit"
 
 
 def _explicit_family(path: Path, key: str, t: dict[str, Any]) -> Any:

@@ -52,6 +52,10 @@ def _design_prior_text(doc: dict) -> str:
         discounts.append(f"power prior a0 = {d['a0']:g}")
     if d.get("vague_weight"):
         discounts.append(f"{100 * d['vague_weight']:g}% weight on a vague component")
+    if bias := d.get("bias"):
+        discounts.append(f"a bias of the log HR Normal({bias['mu']:g}, {bias['sigma']:g}) per "
+                         f"trial from the {bias['source']}, as a power prior a0 = "
+                         f"{bias['equivalent_a0']:.2g}")
     return text + (f", discounted ({'; '.join(discounts)})." if discounts else ".")
 
 

@@ -24,8 +24,8 @@ import pandas as pd
 from bridgebayes.summaries.decide import mark_extrapolated, survival_rows
 from bridgebayes.summaries.decision import Decision, new_row, table
 
-__all__ = ["EXTRAPOLATION_CAVEAT", "horizon_decision", "mixture_counts", "spread_rows",
-           "stacked_survival", "stacking_rows"]
+__all__ = ["EXTRAPOLATION_CAVEAT", "horizon_decision", "mixture_counts", "mixture_rows",
+           "spread_rows", "stacked_survival", "stacking_rows"]
 
 #: survival(times, arm) -> (n_draws, n_times).
 SurvivalFn = Callable[[np.ndarray, int], np.ndarray]
@@ -55,6 +55,22 @@ def mixture_counts(weights: Mapping[str, float], n: int) -> dict[str, int]:
     return dict(zip(weights, counts.tolist(), strict=True))
 
 
+def mixture_rows(n_draws: Mapping[str, int], weights: Mapping[str, float], n: int
+                 ) -> dict[str, np.ndarray]:
+    """The draws each model gives an ``n``-draw mixture: :func:`mixture_counts` of them per
+    model, evenly spaced over its ``n_draws`` (so over its chains); models given none left out.
+
+    Examples
+    --------
+    >>> {m: r.tolist() for m, r in mixture_rows({"a": 10, "b": 5}, {"a": 0.5, "b": 0.5},
+    ...                                         4).items()}
+    {'a': [0, 9], 'b': [0, 4]}
+    """
+    counts = mixture_counts({m: weights.get(m, 0.0) for m in n_draws}, n)
+    return {m: np.linspace(0, n_draws[m] - 1, c).round().astype(int)
+            for m, c in counts.items() if c}
+
+
 def stacked_survival(survival: Mapping[str, SurvivalFn], n_draws: Mapping[str, int],
                      weights: Mapping[str, float], *, n: int = 4000) -> SurvivalFn:
     """The survival function of the stacked mixture (``n`` draws).
@@ -78,9 +94,7 @@ def stacked_survival(survival: Mapping[str, SurvivalFn], n_draws: Mapping[str, i
     >>> f(np.array([1.0]), 0).ravel().tolist()
     [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
     """
-    counts = mixture_counts({m: weights.get(m, 0.0) for m in survival}, n)
-    picks = {m: np.linspace(0, n_draws[m] - 1, c).round().astype(int)
-             for m, c in counts.items() if c}
+    picks = mixture_rows(n_draws, {m: weights.get(m, 0.0) for m in survival}, n)
 
     def mixed(times: np.ndarray, arm: int) -> np.ndarray:
         return np.concatenate([survival[m](np.asarray(times, float), arm)[rows]

@@ -5,22 +5,13 @@ power-prior stretch; the binomial fraction of the robust mixture.
 
 from __future__ import annotations
 
-import json
-
-import arviz as az
 import numpy as np
 import pytest
+from posterior_files import write_posterior as _netcdf
 
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
 from bridgebayes.plan.design_prior import DesignPrior, explicit_prior, posterior_design_prior
-
-
-def _netcdf(path, family: dict, posterior: dict, constant: dict | None = None):
-    idata = az.from_dict(posterior=posterior, constant_data=constant or {})
-    idata.attrs["family"] = json.dumps(family)
-    idata.to_netcdf(str(path))
-    return path
 
 
 @pytest.fixture
@@ -186,3 +177,57 @@ def test_a_cure_posterior_becomes_piecewise_truths_with_its_survival_at_every_cu
         np.testing.assert_allclose(piecewise, closed, rtol=1e-9)
     truths = prior.sample(5, np.random.default_rng(7))
     assert truths.log_hr.shape == (5, cuts.size + 1)
+
+
+def test_a_bias_shifts_and_widens_the_design_log_hr_as_the_closed_form(pem_file):
+    """log HR_true = log HR + delta, delta ~ Normal(mu_b, sigma_b) per trial and independent
+    of the draw: mean m + mu_b, variance s^2 + sigma_b^2 (with a0: s^2 / a0 + sigma_b^2)."""
+    path, post = pem_file
+    plain = posterior_design_prior(path)
+    m, s2 = post["log_hr"].mean(), post["log_hr"].var()
+    n = 200_000
+    for a0, mu_b, sigma_b in ((1.0, 0.15, 0.2), (0.5, -0.1, 0.4)):
+        prior = plain.discounted(a0=a0, bias_mu=mu_b, bias_sigma=sigma_b)
+        _, log_hr = prior.log_hr_draws(n, np.random.default_rng(8))
+        var = s2 / a0 + sigma_b ** 2
+        # MCSE of a mean sqrt(var / n); of a variance about var * sqrt(2 / n) (near normal)
+        assert abs(log_hr[:, 0].mean() - (m + mu_b)) < 4 * np.sqrt(var / n)
+        assert abs(log_hr[:, 0].var() - var) < 4 * var * np.sqrt(2 / n)
+        summary = prior.bias_summary()
+        assert summary["equivalent_a0"] == pytest.approx(s2 / (s2 + sigma_b ** 2), rel=1e-12)
+        assert summary["equivalent_a0_total"] == pytest.approx(s2 / var, rel=1e-12)
+    # the bias is per trial, not per posterior draw: the same row gets different biases
+    rows, log_hr = plain.discounted(bias_sigma=0.3).log_hr_draws(5000, np.random.default_rng(9))
+    again = log_hr[rows == rows[0], 0]
+    assert again.size > 1 and np.ptp(again) > 0
+    # without a bias the stream is unchanged (rows first, then the vague draws)
+    np.testing.assert_array_equal(plain.discounted(vague_weight=0.2).log_hr_draws(
+        100, np.random.default_rng(3))[1],
+        plain.discounted(vague_weight=0.2, bias_sigma=0.0).log_hr_draws(
+        100, np.random.default_rng(3))[1])
+    assert plain.bias_summary() is None and plain.describe() == plain.source
+    with pytest.raises(BridgeBayesError, match="bias_sigma"):
+        plain.discounted(bias_sigma=-0.1)
+
+
+def test_a_vague_component_is_neither_stretched_nor_biased(pem_file):
+    path, _ = pem_file
+    prior = posterior_design_prior(path).discounted(vague_weight=1.0, vague_mean=0.5,
+                                                    vague_sd=1e-9, bias_mu=2.0, bias_sigma=1.0)
+    _, log_hr = prior.log_hr_draws(1000, np.random.default_rng(1))
+    np.testing.assert_allclose(log_hr, 0.5, atol=1e-6)
+
+
+def test_equivalent_a0_is_the_variance_ratio():
+    from bridgebayes.plan.design_prior import equivalent_a0
+
+    assert equivalent_a0(0.09, 0.0) == 1.0
+    assert equivalent_a0(0.09, 0.3) == pytest.approx(0.5, rel=1e-12)
+    assert equivalent_a0(0.04, 0.4) == pytest.approx(0.04 / 0.2, rel=1e-12)
+    assert equivalent_a0(0.04, 0.2, a0=0.5) == pytest.approx(0.04 / (0.08 + 0.04), rel=1e-12)
+    # an explicit prior's variance is its sigma^2
+    explicit = explicit_prior(log_hr_mu=-0.2, log_hr_sigma=0.3,
+                              family=PiecewiseExponentialPH(cuts=()),
+                              baseline={"lambda": [0.03]}).discounted(bias_sigma=0.3)
+    assert explicit.bias_summary()["equivalent_a0"] == pytest.approx(0.5, rel=1e-12)
+    assert "a0 = 0.5" in explicit.describe()

@@ -101,3 +101,12 @@ def test_a_local_cluster_does_not_need_port_8787(tmp_path):
             holder.listen()
         result = run_job(make_job(n_sims=60), tmp_path / "run", workers=1, processes=False)
     assert len(result.table) == 60 + 10
+
+
+def test_the_fingerprint_holds_the_bias_discount():
+    job = make_job()
+    biased = PlanJob(job.scenarios, job.design_prior.discounted(bias_mu=0.1, bias_sigma=0.2),
+                     job.analysis, seed=job.seed, chunk_size=job.chunk_size)
+    wider = PlanJob(job.scenarios, job.design_prior.discounted(bias_mu=0.1, bias_sigma=0.3),
+                    job.analysis, seed=job.seed, chunk_size=job.chunk_size)
+    assert len({job.fingerprint(), biased.fingerprint(), wider.fingerprint()}) == 3

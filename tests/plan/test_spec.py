@@ -128,7 +128,7 @@ def test_explicit_design_prior_keys_build_the_family_and_baseline(tmp_path):
     ("priors = [\"vague\", \"skeptical-weak\"]", "priors = [\"optimistic\"]", "priors"),
     ("target_assurance = 0.5", "target_assurance = 1.5", "target_assurance"),
     ("[plan.analysis]", "[plan.analysis]\ngamma = 0.3", "gamma"),
-    ("log_hr_mu = -0.4", "posterior = \"x.nc\"\nlog_hr_mu = -0.4", "either"),
+    ("log_hr_mu = -0.4", "posterior = \"x.nc\"\nlog_hr_mu = -0.4", "exactly one of"),
 ])
 def test_bad_specs_name_file_and_key(tmp_path, old, new, match):
     assert old in TINY

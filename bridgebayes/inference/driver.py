@@ -149,6 +149,9 @@ def structure_key(family: SurvivalFamily, arrays: dict[str, np.ndarray]) -> tupl
     True
     >>> structure_key(WeibullPH(), a) == structure_key(WeibullPH(a0=0.2), a)
     False
+    >>> robust = WeibullPH(log_hr_vague_weight=0.2, log_hr_vague_sigma=2.0)
+    >>> structure_key(WeibullPH(), a) == structure_key(robust, a)
+    False
     """
     in_containers = {*family.prior_fields, *arrays}  # e.g. PEM ``cuts``: its container
     options = tuple((f.name, getattr(family, f.name)) for f in dataclasses.fields(family)
@@ -160,7 +163,8 @@ def structure_key(family: SurvivalFamily, arrays: dict[str, np.ndarray]) -> tupl
             if dim == "unit":
                 shape[axis] = -1  # any number of units
         shapes.append((name, tuple(shape)))
-    return (type(family).__module__, type(family).__qualname__, options, tuple(shapes))
+    return (type(family).__module__, type(family).__qualname__, options,
+            family.prior_structure(), tuple(shapes))
 
 
 def sample(data: EndpointData, family: SurvivalFamily, *, backend: str, seed: int, draws: int,

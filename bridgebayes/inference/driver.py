@@ -131,7 +131,8 @@ def structure_key(family: SurvivalFamily, arrays: dict[str, np.ndarray]) -> tupl
 
     Options whose values reach the model only through data containers are left out:
     ``family.prior_fields`` and options named like a container (the PEM's ``cuts``; their
-    number is in the container shapes).  The number of units is left out too.
+    number is in the container shapes); whether the log-HR prior is a mixture is kept.
+    The number of units is left out too.
 
     Parameters
     ----------
@@ -163,8 +164,9 @@ def structure_key(family: SurvivalFamily, arrays: dict[str, np.ndarray]) -> tupl
             if dim == "unit":
                 shape[axis] = -1  # any number of units
         shapes.append((name, tuple(shape)))
+    mixture = family.log_hr_prior().is_mixture  # pm.NormalMixture, not pm.Normal
     return (type(family).__module__, type(family).__qualname__, options,
-            family.prior_structure(), tuple(shapes))
+            ("log_hr_mixture", mixture), tuple(shapes))
 
 
 def sample(data: EndpointData, family: SurvivalFamily, *, backend: str, seed: int, draws: int,

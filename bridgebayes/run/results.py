@@ -222,11 +222,14 @@ def _check_settings() -> dict[str, Any]:
 
 
 def _prior_entry(name: str, spec: Spec) -> dict[str, Any]:
-    """A prior as declared, with its effective number of events at 1:1 (4 / sigma^2)."""
-    from bridgebayes.inference.prior_weight import prior_events
+    """A prior as declared, with its effective number of events at 1:1 (4 / sigma^2; the
+    ELIR of a robust mixture)."""
+    from bridgebayes.inference.prior_weight import log_hr_prior_elir
+    from bridgebayes.models.priors import LogHrPrior
 
     prior = named_prior(name, spec.priors)
-    return {"name": name, **prior, "effective_events_balanced": prior_events(prior["sigma"])}
+    return {"name": name, **prior,
+            "effective_events_balanced": log_hr_prior_elir(LogHrPrior.from_table(prior))}
 
 
 def _prior_names(spec: Spec) -> list[str]:
@@ -300,14 +303,21 @@ def _prior_weight(results: Results, weight: Any, cohort: Cohort) -> None:
     """How much each prior weighs, prior-data conflict, calibration
     (:mod:`bridgebayes.run.prior_weight`)."""
     from bridgebayes.inference.prior_conflict import CONFLICT_THRESHOLD, DETECTION_POWER
-    from bridgebayes.run.prior_weight import METHOD
+    from bridgebayes.run.prior_weight import METHOD, VAGUE_BAYES_FACTOR
 
     t = results.tables
     t["prior_weight"], t["prior_data_conflict"] = weight.weight, weight.conflict
     t["calibration"] = weight.calibration
+    if weight.vague is not None and not weight.vague.empty:
+        t["vague_weight"] = weight.vague
     labels = {name: d.label for name, d in cohort.endpoints.items()}
     results.summary["prior_weight"] = {
         "method": METHOD, "conflict_threshold": CONFLICT_THRESHOLD,
         "detection_power": DETECTION_POWER, "weights": _records(weight.weight),
         "conflict": _records(weight.conflict), "calibration": _records(weight.calibration),
         "sentences": weight.sentences(labels)}
+    if weight.vague is not None and not weight.vague.empty:
+        results.summary["prior_weight"]["vague_component"] = {
+            "meaning": "posterior weight of the vague component of each robust mixture prior "
+                       "(from each fit's draws, with its MCSE) beside its prior weight w",
+            "bayes_factor_threshold": VAGUE_BAYES_FACTOR, "fits": _records(weight.vague)}

@@ -30,7 +30,7 @@ from bridgebayes.models.families.design import (
 )
 from bridgebayes.models.families.draws import Draws, evaluation_inputs
 from bridgebayes.models.families.inversion import invert_log_cumhaz
-from bridgebayes.models.priors import LogHrPrior
+from bridgebayes.models.log_hr_prior import LogHrPrior
 
 if TYPE_CHECKING:  # PyMC is imported where a model is built: evaluating draws needs only numpy
     import pymc as pm
@@ -50,9 +50,8 @@ class SurvivalFamily(ABC):
     log_hr_mu, log_hr_sigma
         Prior ``log_hr ~ Normal(log_hr_mu, log_hr_sigma)`` (treatment vs reference).
     log_hr_vague_weight, log_hr_vague_mu, log_hr_vague_sigma
-        A robust mixture prior when the weight ``w`` is > 0: ``log_hr ~ (1 - w)
-        Normal(log_hr_mu, log_hr_sigma) + w Normal(log_hr_vague_mu, log_hr_vague_sigma)``
-        (``pm.NormalMixture``; ``log_hr_vague_sigma`` > ``log_hr_sigma`` is then required).
+        ``w > 0``: the robust mixture ``(1 - w) Normal(log_hr_mu, log_hr_sigma) + w Normal(
+        log_hr_vague_mu, log_hr_vague_sigma)`` (``pm.NormalMixture``; vague sigma > sigma).
     covariates
         Numeric columns of ``EndpointData.covariates`` to adjust for.  Each is
         standardised with the data's mean and SD (stored as ``covariate_center`` /
@@ -84,10 +83,9 @@ class SurvivalFamily(ABC):
         "covariate_scale": ("covariate",)}
 
     #: options whose values live in data containers (:meth:`prior_arrays`), not in the graph
-    #: (whether the prior is a mixture is in the graph: :meth:`prior_structure`)
-    prior_fields: ClassVar[tuple[str, ...]] = ("log_hr_mu", "log_hr_sigma",
-                                               "log_hr_vague_weight", "log_hr_vague_mu",
-                                               "log_hr_vague_sigma")
+    #: (whether the prior is a mixture is: :func:`~bridgebayes.inference.driver.structure_key`)
+    prior_fields: ClassVar[tuple[str, ...]] = (
+        "log_hr_mu", "log_hr_sigma", "log_hr_vague_weight", "log_hr_vague_mu", "log_hr_vague_sigma")
 
     log_hr_mu: float = 0.0
     log_hr_sigma: float = 1.0
@@ -105,14 +103,7 @@ class SurvivalFamily(ABC):
         self.log_hr_prior()  # the vague component's checks
 
     def log_hr_prior(self) -> LogHrPrior:
-        """The prior on ``log_hr`` (a normal or the robust mixture) as one object.
-
-        Examples
-        --------
-        >>> from bridgebayes.models.families import WeibullPH
-        >>> WeibullPH(log_hr_vague_weight=0.2, log_hr_vague_sigma=2.0).log_hr_prior().describe()
-        '0.80 Normal(0.00, 1.00) + 0.20 Normal(0.00, 2.00)'
-        """
+        """The prior on ``log_hr`` (a normal or the robust mixture) as one object."""
         return LogHrPrior(self.log_hr_mu, self.log_hr_sigma,
                           vague_weight=self.log_hr_vague_weight,
                           vague_mu=self.log_hr_vague_mu, vague_sigma=self.log_hr_vague_sigma)
@@ -120,11 +111,6 @@ class SurvivalFamily(ABC):
     def _log_hr_options(self) -> dict[str, Any]:
         """The log-HR prior's options by name (for the oracles and sub-models)."""
         return {name: getattr(self, name) for name in SurvivalFamily.prior_fields}
-
-    def prior_structure(self) -> tuple:
-        """What of the log-HR prior the graph depends on (a normal or a mixture): part of the
-        compiled model's structure key, the values being in containers."""
-        return ("log_hr_mixture", self.log_hr_vague_weight > 0)
 
     def build_model(self, data: EndpointData) -> pm.Model:
         """Build the PyMC model of ``data``.
@@ -139,15 +125,7 @@ class SurvivalFamily(ABC):
         with pm.Model(coords=self.coords(data, arrays)) as model:
             box = {name: pm.Data(name, value, dims=self.data_dims.get(name))
                    for name, value in arrays.items()}
-            if self.log_hr_prior().is_mixture:
-                w = box["log_hr_prior_vague_weight"]
-                log_hr = pm.NormalMixture(
-                    "log_hr", w=pt.stack([1.0 - w, w]),
-                    mu=pt.stack([box["log_hr_prior_mu"], box["log_hr_prior_vague_mu"]]),
-                    sigma=pt.stack([box["log_hr_prior_sigma"], box["log_hr_prior_vague_sigma"]]))
-            else:
-                log_hr = pm.Normal("log_hr", mu=box["log_hr_prior_mu"],
-                                   sigma=box["log_hr_prior_sigma"])
+            log_hr = self.log_hr_prior().create(box)
             pm.Deterministic("hr", pt.exp(log_hr))
             eta_cov = pt.as_tensor(0.0)
             if self.covariates:
@@ -194,13 +172,7 @@ class SurvivalFamily(ABC):
         >>> {k: float(v) for k, v in WeibullPH(log_hr_sigma=0.42).prior_arrays().items()}
         {'log_hr_prior_mu': 0.0, 'log_hr_prior_sigma': 0.42}
         """
-        out = {"log_hr_prior_mu": np.float64(self.log_hr_mu),
-               "log_hr_prior_sigma": np.float64(self.log_hr_sigma)}
-        if self.log_hr_prior().is_mixture:
-            out |= {"log_hr_prior_vague_weight": np.float64(self.log_hr_vague_weight),
-                    "log_hr_prior_vague_mu": np.float64(self.log_hr_vague_mu),
-                    "log_hr_prior_vague_sigma": np.float64(self.log_hr_vague_sigma)}
-        return out
+        return self.log_hr_prior().arrays()
 
     def coords(self, data: EndpointData, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
         """Coordinates of the model's dims (``unit``, ``covariate``, the family's own).

@@ -16,8 +16,8 @@ from bridgebayes.models.families import PiecewiseExponentialPH
 @pytest.mark.slow  # ~80 s on two shared cores (a compile and 4 chains)
 def test_nuts_with_a_mixture_prior_recovers_the_exact_posterior():
     data = simulate_endpoint(4, 25, shape=1.0, scale=15.0, time_ratio=2.0, censor=(6.0, 40.0))
-    # the informative component says HR ~ 1.35; the data say about 0.5: the vague one matters
-    family = PiecewiseExponentialPH(n_intervals=2, log_hr_mu=0.3, log_hr_sigma=0.2,
+    # the informative component says HR ~ 1.8; the data say about 0.5: the vague one matters
+    family = PiecewiseExponentialPH(n_intervals=2, log_hr_mu=0.6, log_hr_sigma=0.2,
                                     log_hr_vague_weight=0.3, log_hr_vague_sigma=2.0)
     exact = family.exact_posterior(data)
     result = fit(data, family, seed=7)
@@ -29,4 +29,4 @@ def test_nuts_with_a_mixture_prior_recovers_the_exact_posterior():
     assert abs(p_nuts - exact.prob_hr_below(1.0)) < 4 * max(mcse_p, 1e-3)
     weight, mcse = vague_posterior_weight(family.log_hr_prior(), log_hr.to_numpy())
     assert abs(weight - exact.vague_weight()) < 4 * max(mcse, 1e-3)
-    assert exact.vague_weight() > 0.3  # the test is not vacuous: the weight moved
+    assert exact.vague_weight() > 0.4  # the test is not vacuous: the weight moved

@@ -152,3 +152,28 @@ def test_a_robust_mixture_prior_weighs_by_its_elir_and_reports_its_vague_weight(
     assert "0.80 Normal(-0.67, 0.42) + 0.20 Normal(0.00, 2.00)" in sentences[0]
     assert f"posterior weight of the vague component is {exact.vague_weight():.2f}" in (
         sentences[1])
+
+
+def test_the_report_shows_the_vague_weight_beside_w(robust):
+    from bridgebayes.report.sections_priors import prior_weight as section
+    from bridgebayes.report.view import ResultsView
+    from bridgebayes.run.results import _prior_weight
+
+    _, cohort, computed = robust
+    vague = pd.DataFrame([{"endpoint": "os", "family": "weibull", "prior": "enthusiastic",
+                           "vague_weight": 0.2, "posterior_vague_weight": 0.4, "mcse": 0.01,
+                           "vague_bayes_factor": module.vague_rise(0.2, 0.4)}])
+    weight = module.PriorWeight(computed.weight, computed.conflict, computed.calibration, vague)
+
+    from types import SimpleNamespace
+
+    results = SimpleNamespace(tables={}, summary={})
+    _prior_weight(results, weight, cohort)
+    assert results.summary["prior_weight"]["vague_component"]["fits"][0][
+        "posterior_vague_weight"] == 0.4
+    summary = {"prior_weight": results.summary["prior_weight"],
+               "study": {"endpoints": {"os": {"label": "OS"}, "pfs": {"label": "PFS"},
+                                       "grfs": {"label": "GRFS"}}}}
+    text = repr(section(ResultsView(folder=None, summary=summary, tables=results.tables)))
+    assert "posterior weight of the vague component" in text and "vague weight w" in text
+    assert "0.80 Normal(-0.67, 0.42) + 0.20 Normal(0.00, 2.00)" in text

@@ -175,3 +175,16 @@ def test_mixture_elir_is_the_components_elir():
         1 / (SIGMA**2 * p * (1 - p)), rel=1e-8)
     with pytest.raises(BridgeBayesError, match="normal"):
         vague_posterior_weight(LogHrPrior(MU, SIGMA), np.zeros(10))
+
+
+def test_set_data_refuses_a_normal_prior_in_a_mixture_model_and_back():
+    robust, normal = _robust(WeibullPH), WeibullPH(log_hr_mu=MU, log_hr_sigma=SIGMA)
+    other = WeibullPH(log_hr_mu=0.1, log_hr_sigma=SIGMA, log_hr_vague_weight=0.5,
+                      log_hr_vague_sigma=4.0)
+    model = robust.build_model(_data())
+    other.set_data(model, _data())  # another mixture: the same compiled structure
+    np.testing.assert_allclose(pm.logp(model["log_hr"], np.array([0.3])).eval(),
+                               other.log_hr_prior().logpdf(np.array([0.3])), rtol=1e-10)
+    for family, built in ((normal, model), (robust, normal.build_model(_data()))):
+        with pytest.raises(BridgeBayesError, match="log_hr_prior_vague"):
+            family.set_data(built, _data())

@@ -83,7 +83,6 @@ class SurvivalFamily(ABC):
         "covariate_scale": ("covariate",)}
 
     #: options whose values live in data containers (:meth:`prior_arrays`), not in the graph
-    #: (whether the prior is a mixture is: :func:`~bridgebayes.inference.driver.structure_key`)
     prior_fields: ClassVar[tuple[str, ...]] = (
         "log_hr_mu", "log_hr_sigma", "log_hr_vague_weight", "log_hr_vague_mu", "log_hr_vague_sigma")
 
@@ -148,9 +147,10 @@ class SurvivalFamily(ABC):
         """
         import pymc as pm
         arrays = self.data_arrays(data, model=model)
-        if unknown := set(arrays) - {v.name for v in model.data_vars}:
-            raise BridgeBayesError(f"set_data: the model has no data {sorted(unknown)}; was it "
-                                   f"built by this {type(self).__name__}?")
+        names = {v.name for v in model.data_vars}  # a normal vs a mixture prior differ too
+        if unknown := set(arrays) ^ (names & set(arrays) | {n for n in names if "hr_prior" in n}):
+            raise BridgeBayesError(f"set_data: the model's data differ in {sorted(unknown)}; "
+                                   f"was it built by this {type(self).__name__}?")
         pm.set_data(arrays, model=model, coords={"unit": self._unit_labels(data)})
 
     def data_arrays(self, data: EndpointData, *,

@@ -11,7 +11,10 @@ predictive conflict check with its detectable discrepancy, the calibration of th
 thresholds at the study's events; tables ``prior_weight``, ``prior_data_conflict``,
 ``calibration``); ``provenance.files`` paths relative to the spec with their SHA-256; with
 an ``[adjustment]`` section, the optional ``adjustment`` entry (target trial, g-computation,
-propensity and bias-analysis summaries) and its ``tables/adjustment_*.csv``.
+propensity and bias-analysis summaries) and its ``tables/adjustment_*.csv``; with a robust
+mixture prior (``dist = "NormalMixture"``), its vague component in ``priors``, the weight and
+conflict rows' ``vague_*`` columns and the optional ``prior_weight.vague_component`` entry
+with ``tables/vague_weight.csv`` (additions within version 3: older results stay valid).
 Version 2 — one decision schema (``decisions`` rows with the columns of
 :data:`bridgebayes.summaries.decision.COLUMNS`, quantity codes instead of display strings);
 ``study`` (arms, unit, time zero, endpoints and their labels, format); ``primary`` (the

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from bridgebayes.report.format import table_block
+from bridgebayes.report.format import log_hr_prior_text, table_block
 from bridgebayes.report.sections import p, section
 from bridgebayes.report.view import ResultsView
 
@@ -30,7 +30,7 @@ def prior_weight(view: ResultsView) -> dict[str, Any] | None:
         mixture = _is_mixture(weight)
         shown = pd.DataFrame({
             "endpoint": weight["endpoint"].map(view.endpoint_label), "prior": weight["prior"],
-            "log HR ~": [_prior_text(row) for row in weight.to_dict(orient="records")],
+            "log HR ~": [log_hr_prior_text(row) for row in weight.to_dict(orient="records")],
             "events (ref / trt)": [f"{a} / {b}" for a, b in zip(
                 weight["events_reference"], weight["events_treatment"], strict=True)],
             "prior events, 1:1": weight["prior_events_balanced"],
@@ -97,12 +97,3 @@ def _is_mixture(weight: pd.DataFrame) -> pd.Series:
 
 def _mixture_only(weight: pd.DataFrame, column: str, mixture: pd.Series) -> list:
     return [float(v) if m else "–" for v, m in zip(weight[column], mixture, strict=True)]
-
-
-def _prior_text(row: dict) -> str:
-    from bridgebayes.models.priors import LogHrPrior
-
-    if row.get("dist") != "NormalMixture":
-        return LogHrPrior(row["mu"], row["sigma"]).describe()
-    return LogHrPrior(row["mu"], row["sigma"], vague_weight=row["vague_weight"],
-                      vague_mu=row["vague_mu"], vague_sigma=row["vague_sigma"]).describe()

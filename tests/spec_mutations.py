@@ -19,6 +19,12 @@ def _add(key_line: str, after: str = "seed = 20250401\n"):
     return lambda t: t.replace(after, after + key_line + "\n", 1)
 
 
+def _mixture(lines: str):
+    """A change that makes the seed spec's enthusiastic prior a robust mixture with ``lines``."""
+    return lambda t: t.replace('dist = "Normal"\nmu = -0.6698',
+                               f'dist = "NormalMixture"\n{lines}\nmu = -0.6698', 1)
+
+
 BROKEN = [
     ("unknown-section", lambda t: t + "\n[model]\nx = 1\n", r"unknown section\(s\) \['model'\]"),
     ("misspelled-key", lambda t: t.replace("time_unit =", "timeunit ="),
@@ -101,6 +107,25 @@ BROKEN = [
      r"'priors\.enthusiastic\.dist': expected 'Normal'"),
     ("prior-sigma-negative", lambda t: t.replace("sigma = 0.42\n", "sigma = -1\n"),
      r"priors\.enthusiastic\.kwargs\.sigma must be finite and > 0"),
+    ("mixture-prior-weight-one", _mixture("vague_weight = 1.0\nvague_sigma = 2.0"),
+     r"'priors\.enthusiastic\.vague_weight': expected a number strictly between 0 and 1 "
+     r"\(the vague component's prior weight\), got 1\.0"),
+    ("mixture-prior-weight-missing", _mixture("vague_sigma = 2.0"),
+     r"'priors\.enthusiastic\.vague_weight': expected a number strictly between 0 and 1 .*"
+     r"got '<missing>'"),
+    ("mixture-prior-vague-sigma-narrow", _mixture("vague_weight = 0.2\nvague_sigma = 0.3"),
+     r"'priors\.enthusiastic\.vague_sigma': expected a finite number > sigma = 0\.42 \(the "
+     r"vague component is the wider one\), got 0\.3"),
+    ("mixture-prior-vague-mu-text", _mixture('vague_weight = 0.2\nvague_sigma = 2.0\n'
+                                             'vague_mu = "zero"'),
+     r"'priors\.enthusiastic\.vague_mu': expected a finite number, got 'zero'"),
+    ("mixture-prior-unknown-key", _mixture("vague_weight = 0.2\nvague_sd = 2.0"),
+     r"'priors\.enthusiastic': expected keys dist, mu, sigma, vague_weight, vague_mu, "
+     r"vague_sigma, meaning, source, got \['vague_sd'\]"),
+    ("normal-prior-vague-key", lambda t: t.replace("sigma = 0.42\n",
+                                                   "sigma = 0.42\nvague_weight = 0.2\n"),
+     r"'priors\.enthusiastic': expected keys dist, mu, sigma, meaning, source \(the vague_\* "
+     r"keys need dist = 'NormalMixture'\), got \['vague_weight'\]"),
     ("prior-unknown-key", lambda t: t.replace("sigma = 0.42\n", "sigma = 0.42\nscale = 1\n"),
      r"'priors\.enthusiastic': expected keys dist, mu, sigma, meaning, source, got \['scale'\]"),
     ("family-options-of-another-family", lambda t: t.replace(

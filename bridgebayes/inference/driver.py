@@ -131,7 +131,8 @@ def structure_key(family: SurvivalFamily, arrays: dict[str, np.ndarray]) -> tupl
 
     Options whose values reach the model only through data containers are left out:
     ``family.prior_fields`` and options named like a container (the PEM's ``cuts``; their
-    number is in the container shapes).  The number of units is left out too.
+    number is in the container shapes); whether the log-HR prior is a mixture is kept.
+    The number of units is left out too.
 
     Parameters
     ----------
@@ -149,6 +150,9 @@ def structure_key(family: SurvivalFamily, arrays: dict[str, np.ndarray]) -> tupl
     True
     >>> structure_key(WeibullPH(), a) == structure_key(WeibullPH(a0=0.2), a)
     False
+    >>> robust = WeibullPH(log_hr_vague_weight=0.2, log_hr_vague_sigma=2.0)
+    >>> structure_key(WeibullPH(), a) == structure_key(robust, a)
+    False
     """
     in_containers = {*family.prior_fields, *arrays}  # e.g. PEM ``cuts``: its container
     options = tuple((f.name, getattr(family, f.name)) for f in dataclasses.fields(family)
@@ -160,7 +164,9 @@ def structure_key(family: SurvivalFamily, arrays: dict[str, np.ndarray]) -> tupl
             if dim == "unit":
                 shape[axis] = -1  # any number of units
         shapes.append((name, tuple(shape)))
-    return (type(family).__module__, type(family).__qualname__, options, tuple(shapes))
+    mixture = family.log_hr_prior().is_mixture  # pm.NormalMixture, not pm.Normal
+    return (type(family).__module__, type(family).__qualname__, options,
+            ("log_hr_mixture", mixture), tuple(shapes))
 
 
 def sample(data: EndpointData, family: SurvivalFamily, *, backend: str, seed: int, draws: int,

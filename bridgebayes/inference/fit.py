@@ -258,7 +258,7 @@ def fit(data: EndpointData | Cohort | pd.DataFrame, family: SurvivalFamily | str
     idata, gate, retried = result.idata, result.gate, result.retried
     if bool(log_likelihood):
         _add_log_likelihood(idata, family, data)
-    notes = guardrails(data, idata, prior_sigma=family.log_hr_sigma)
+    notes = guardrails(data, idata, prior_sigma=family.log_hr_prior().sd())
     notes += family.guardrail_notes(posterior_draws(idata), data)
     for note in notes:
         warnings.warn(note, FitWarning, stacklevel=2)
@@ -276,7 +276,10 @@ def fit(data: EndpointData | Cohort | pd.DataFrame, family: SurvivalFamily | str
 def guardrails(data: EndpointData, idata: az.InferenceData, *, prior_sigma: float
                ) -> tuple[str, ...]:
     """Warnings for arms with few or no events and for a prior-dominated log HR (a family
-    adds its own: :meth:`~bridgebayes.models.families.SurvivalFamily.guardrail_notes`)."""
+    adds its own: :meth:`~bridgebayes.models.families.SurvivalFamily.guardrail_notes`).
+
+    ``prior_sigma`` is the prior SD of the log HR (of the whole mixture for a robust prior).
+    """
     notes = []
     for code, label in enumerate(data.arms):
         events = int(np.sum(np.asarray(data.event)[np.asarray(data.arm) == code] > 0))

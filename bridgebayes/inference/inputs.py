@@ -53,5 +53,6 @@ def resolve_family(family: SurvivalFamily | str, prior: str | None) -> SurvivalF
         raise BridgeBayesError(f"family: expected a family object or name, got {family!r}")
     if prior is None:
         return family
-    mu, sigma = log_hr_normal(prior)
-    return dataclasses.replace(family, log_hr_mu=mu, log_hr_sigma=sigma)
+    mu, sigma = log_hr_normal(prior)  # the named prior replaces all of the family's (a normal)
+    return dataclasses.replace(family, log_hr_mu=mu, log_hr_sigma=sigma, log_hr_vague_weight=0.0,
+                               log_hr_vague_mu=0.0, log_hr_vague_sigma=None)

@@ -30,6 +30,7 @@ from scipy.special import gammaln, xlog1py, xlogy
 from scipy.stats import gaussian_kde
 
 from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.models.priors import LogHrPrior
 
 __all__ = ["CONFLICT_THRESHOLD", "DETECTION_POWER", "LogHrConflict", "calibration",
            "conflict_pvalue", "log_hr_conflict", "sum_pmf", "treatment_share"]
@@ -182,10 +183,10 @@ def log_hr_conflict(events: np.ndarray, exposure: np.ndarray, prior_draws: np.nd
                          detectable_above=float(np.exp(above.min())) if above.size else np.nan)
 
 
-def _grid(mu: float, sigma: float, at: float) -> tuple[np.ndarray, np.ndarray]:
-    """A log-HR grid holding ``at`` and its trapezoid weights."""
-    grid = np.union1d(np.linspace(max(mu - 8 * sigma, -15.0), min(mu + 8 * sigma, 15.0),
-                                  2001), [at])
+def _grid(lo: float, hi: float, at: float) -> tuple[np.ndarray, np.ndarray]:
+    """A log-HR grid over ``(lo, hi)`` (clipped to ±15) holding ``at``, and its trapezoid
+    weights."""
+    grid = np.union1d(np.linspace(max(lo, -15.0), min(hi, 15.0), 2001), [at])
     step = np.diff(grid)
     return grid, np.concatenate([step, [0.0]]) / 2 + np.concatenate([[0.0], step]) / 2
 
@@ -216,9 +217,11 @@ def _posterior_below(k: np.ndarray, totals: np.ndarray, exposure: np.ndarray,
 
 def calibration(events: np.ndarray, exposure: np.ndarray, *, mu: float, sigma: float,
                 thresholds: Sequence[float], hr: float = 1.0, n_sim: int = 20000,
-                rng: int | np.random.Generator) -> list[dict]:
+                rng: int | np.random.Generator, prior: LogHrPrior | None = None) -> list[dict]:
     """How often ``P(HR < hr | data) > gamma`` for each ``gamma`` in ``thresholds`` when the
     study is repeated with the same events per interval and exposures.
+
+    The prior is ``Normal(mu, sigma)``, or ``prior`` (e.g. a robust mixture) when given.
 
     Returns one row per scenario (``"HR = 1"``: no effect; ``"posterior"``: the true log HR
     drawn from the posterior given the observed events) and threshold: ``scenario,
@@ -228,10 +231,13 @@ def calibration(events: np.ndarray, exposure: np.ndarray, *, mu: float, sigma: f
     totals = events.sum(axis=1).astype(int)
     rng = np.random.default_rng(rng)
     at = float(np.log(hr))
-    grid = _grid(mu, sigma, at)
+    if prior is None:
+        grid = _grid(mu - 8 * sigma, mu + 8 * sigma, at)
 
-    def log_prior(t):
-        return -0.5 * ((t - mu) / sigma) ** 2
+        def log_prior(t):
+            return -0.5 * ((t - mu) / sigma) ** 2
+    else:
+        grid, log_prior = _grid(*prior.span(8.0), at), prior.logpdf
 
     observed = _posterior_below(events[:, 1][None, :], totals, exposure, log_prior, grid, at)[0]
     # posterior draws of the log HR given the observed events (on the grid)

@@ -14,6 +14,11 @@ events, the ratio of prior to data information, and the expected local-informati
   of one unit (here one event: ``p (1 - p)``).  For a normal prior it equals Schoenfeld's
   number; for mixtures (robust or power-prior discounts) it is the predictively consistent
   one (the mean posterior ELIR after ``n`` more units, minus ``n``).
+* The posterior weight of the vague component of a robust mixture prior
+  ``(1 - w) N(mu, sigma^2) + w N(mu_v, sigma_v^2)``: ``P(vague | data) = E_post[w N(b; mu_v,
+  sigma_v^2) / p(b)]`` over posterior draws ``b`` of the log HR — exact, because the component
+  indicator depends on the data only through ``b``.  Beside the prior weight ``w``, its rise
+  is evidence of prior-data conflict (``docs/priors.md``).
 
 Pure numpy / scipy; the run's tables are built in :mod:`bridgebayes.run.prior_weight`.
 """
@@ -28,8 +33,10 @@ from scipy import integrate
 from scipy.stats import norm
 
 from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.models.priors import LogHrPrior
 
-__all__ = ["data_information", "elir", "normal_mixture_elir", "prior_events"]
+__all__ = ["data_information", "elir", "log_hr_prior_elir", "normal_mixture_elir",
+           "prior_events", "vague_posterior_weight"]
 
 
 def _allocation(p: float) -> float:
@@ -145,3 +152,54 @@ def normal_mixture_elir(weights: Sequence[float], means: Sequence[float],
     value = sum(integrate.quad(score_squared, a, b, limit=200, epsabs=1e-12, epsrel=1e-10)[0]
                 for a, b in itertools.pairwise(points) if b > a)
     return float(value / unit_information)
+
+
+def log_hr_prior_elir(prior: LogHrPrior, allocation: float = 0.5) -> float:
+    """ELIR in events of a log-HR prior (a normal or the robust mixture) at ``allocation``:
+    :func:`normal_mixture_elir` of its components (Schoenfeld's number for a normal).
+
+    Examples
+    --------
+    >>> round(log_hr_prior_elir(LogHrPrior(0.0, 1.0)), 6)
+    4.0
+    """
+    p = _allocation(allocation)
+    return normal_mixture_elir(*prior.components(), unit_information=p * (1.0 - p))
+
+
+def vague_posterior_weight(prior: LogHrPrior, log_hr: np.ndarray) -> tuple[float, float]:
+    """Posterior weight of the vague component, ``mean(w N(b; vague) / p(b))`` over the
+    posterior draws ``b`` of the log HR, and its Monte Carlo standard error.
+
+    Parameters
+    ----------
+    prior
+        The robust mixture prior the draws were made under (a normal prior raises).
+    log_hr
+        Posterior draws, 1-D (independent) or ``(chain, draw)`` (MCSE by ArviZ's ESS).
+
+    Examples
+    --------
+    >>> prior = LogHrPrior(0.0, 0.2, vague_weight=0.5, vague_sigma=2.0)
+    >>> weight, mcse = vague_posterior_weight(prior, np.zeros(10))
+    >>> round(weight, 4), mcse
+    (0.0909, 0.0)
+    """
+    if not prior.is_mixture:
+        raise BridgeBayesError("vague_posterior_weight: the prior is a normal, without a vague "
+                               "component")
+    draws = np.asarray(log_hr, float)
+    if draws.ndim not in (1, 2) or draws.size < 2 or not np.all(np.isfinite(draws)):
+        raise BridgeBayesError(f"log_hr: expected finite draws, 1-D or (chain, draw), got shape "
+                               f"{draws.shape}")
+    share = prior.vague_share(draws)
+    estimate = float(share.mean())
+    sd = float(share.std(ddof=1))
+    if sd == 0.0:
+        return estimate, 0.0
+    if draws.ndim == 1:
+        return estimate, sd / np.sqrt(share.size)
+    import arviz as az
+
+    ess = float(az.ess(share))
+    return estimate, sd / np.sqrt(ess)

@@ -17,6 +17,7 @@ from scipy.stats import norm
 from bridgebayes.core.errors import BridgeBayesError, describe_offenders
 from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.models.piecewise import default_cuts, sufficient_stats
+from bridgebayes.models.priors import LogHrPrior
 
 __all__ = ["ExactPosterior", "pem_posterior", "weibull_posterior"]
 
@@ -33,9 +34,11 @@ class ExactPosterior:
         ``log_hr`` grid, normalised marginal density, its derivative, CDF at the grid points;
         log marginal likelihood (densities per unit of the data's time).
     settings : dict
-        For reports: ``a0``, ``log_hr_prior`` ``(mu, sigma)``; PEM: ``cuts``, crude rate ``r``,
-        ``events``/``exposure`` (interval, arm); Weibull: ``log_k_prior``, mean time ``m``,
-        ``events`` per arm.  ``log_k``, ``joint``: Weibull grid, density (log_k, log_hr).
+        For reports: ``a0``, ``log_hr_prior`` ``(mu, sigma)``, for a robust mixture prior
+        ``log_hr_vague`` ``(weight, mu, sigma)`` of its vague component; PEM: ``cuts``,
+        crude rate ``r``, ``events``/``exposure`` (interval, arm); Weibull: ``log_k_prior``,
+        mean time ``m``, ``events`` per arm.  ``log_k``, ``joint``: Weibull grid, density
+        (log_k, log_hr).
     conditional
         Draws of the baseline parameters given draws of ``log_hr`` (the model's conditional
         posterior, exact): ``conditional(post, log_hr, rng) -> dict``.
@@ -56,6 +59,20 @@ class ExactPosterior:
     def log_hr_mean(self) -> float:
         """Posterior mean of ``log_hr``."""
         return float(np.trapezoid(self.log_hr * self.density, self.log_hr))
+
+    def log_hr_prior(self) -> LogHrPrior:
+        """The prior on ``log_hr`` the posterior was computed with."""
+        mu, sigma = self.settings["log_hr_prior"]
+        if "log_hr_vague" not in self.settings:
+            return LogHrPrior(mu, sigma)
+        w, vmu, vsigma = self.settings["log_hr_vague"]
+        return LogHrPrior(mu, sigma, vague_weight=w, vague_mu=vmu, vague_sigma=vsigma)
+
+    def vague_weight(self) -> float:
+        """Posterior weight of the vague component of a robust mixture prior,
+        ``E[w N(log_hr; vague) / p(log_hr) | data]`` on the grid (0 for a normal prior)."""
+        share = self.log_hr_prior().vague_share(self.log_hr)
+        return float(np.trapezoid(share * self.density, self.log_hr))
 
     def log_hr_sd(self) -> float:
         """Posterior standard deviation of ``log_hr``."""
@@ -209,6 +226,22 @@ def _finish(axes: list[np.ndarray], g: np.ndarray, dg: np.ndarray, **kw: Any) ->
                           joint=joint, log_evidence=float(top + np.log(z)), **kw)
 
 
+def _log_hr_prior(mu: float, sigma: float, weight: float, vague_mu: float,
+                  vague_sigma: float | None) -> LogHrPrior:
+    try:
+        return LogHrPrior(mu, sigma, vague_weight=float(weight), vague_mu=float(vague_mu),
+                          vague_sigma=None if vague_sigma is None else float(vague_sigma))
+    except (TypeError, ValueError) as exc:
+        raise BridgeBayesError(str(exc)) from None
+
+
+def _prior_settings(prior: LogHrPrior) -> dict[str, tuple[float, ...]]:
+    out = {"log_hr_prior": (prior.mu, prior.sigma)}
+    if prior.is_mixture:
+        out["log_hr_vague"] = (prior.vague_weight, prior.vague_mu, prior.vague_sigma)
+    return out
+
+
 def _lse(k: np.ndarray, log_t: np.ndarray) -> np.ndarray:
     """``log sum_i t_i^k`` (log-sum-exp over the last axis; ``-inf`` for no times)."""
     if log_t.size == 0:
@@ -225,7 +258,9 @@ def _log_total(a0: float, log_m: float, k: Any, beta: Any, *log_ts: np.ndarray) 
 
 
 def pem_posterior(data: EndpointData, *, cuts: Any, log_hr_mu: float, log_hr_sigma: float,
-                  a0: float = 0.1, crude_rate: float | None = None) -> ExactPosterior:
+                  a0: float = 0.1, crude_rate: float | None = None,
+                  log_hr_vague_weight: float = 0.0, log_hr_vague_mu: float = 0.0,
+                  log_hr_vague_sigma: float | None = None) -> ExactPosterior:
     """Exact posterior of the piecewise-exponential PH model (1-D grid over ``log_hr``).
 
     Parameters
@@ -241,6 +276,9 @@ def pem_posterior(data: EndpointData, *, cuts: Any, log_hr_mu: float, log_hr_sig
         ``None``: ``r`` = total events / total exposure of ``data``; a number fixes ``r`` (a
         prior that does not depend on the data, e.g. for simulation-based calibration; proper
         also without events).
+    log_hr_vague_weight, log_hr_vague_mu, log_hr_vague_sigma : float
+        A robust mixture prior on ``log_hr`` when the weight is > 0
+        (:class:`~bridgebayes.models.priors.LogHrPrior`).
 
     Examples
     --------
@@ -252,6 +290,7 @@ def pem_posterior(data: EndpointData, *, cuts: Any, log_hr_mu: float, log_hr_sig
     """
     time, event, arm, mu, sigma, a0 = _check(data, log_hr_mu=log_hr_mu,
                                              log_hr_sigma=log_hr_sigma, a0=a0)
+    prior = _log_hr_prior(mu, sigma, log_hr_vague_weight, log_hr_vague_mu, log_hr_vague_sigma)
     cuts = default_cuts(time, event) if cuts is None else np.atleast_1d(np.asarray(cuts, float))
     if cuts.ndim != 1 or not np.all(np.isfinite(cuts)):  # order is checked by sufficient_stats
         raise BridgeBayesError(f"cuts: expected finite values, got {cuts}")
@@ -267,19 +306,21 @@ def pem_posterior(data: EndpointData, *, cuts: Any, log_hr_mu: float, log_hr_sig
 
     def logpdf(x: np.ndarray) -> np.ndarray:
         like = x * d1 - np.sum(w * np.logaddexp(log_c, x[:, None] + log_e1), axis=1) + const
-        return norm.logpdf(x, mu, sigma) + (like if proper else 0.0)
+        return prior.logpdf(x) + (like if proper else 0.0)
 
-    (x,), g = _grid(logpdf, [(mu - 10 * sigma, mu + 10 * sigma)], n_min=3001, n_max=20001)
+    (x,), g = _grid(logpdf, [prior.span(10.0)], n_min=3001, n_max=20001)
     slope = d1 - np.sum(w * expit(x[:, None] + log_e1 - log_c), axis=1)
-    dg = -(x - mu) / sigma**2 + (slope if proper else 0.0)
+    dg = prior.dlogpdf(x) + (slope if proper else 0.0)
     return _finish([x], g, dg, conditional=_pem_conditional, settings={
-        "a0": a0, "log_hr_prior": (mu, sigma), "cuts": cuts, "r": float(r), "events": d,
+        "a0": a0, **_prior_settings(prior), "cuts": cuts, "r": float(r), "events": d,
         "exposure": e})
 
 
 def weibull_posterior(data: EndpointData, *, log_hr_mu: float, log_hr_sigma: float,
                       log_k_mu: float = 0.0, log_k_sigma: float = 1.0, a0: float = 0.1,
-                      mean_time: float | None = None) -> ExactPosterior:
+                      mean_time: float | None = None, log_hr_vague_weight: float = 0.0,
+                      log_hr_vague_mu: float = 0.0,
+                      log_hr_vague_sigma: float | None = None) -> ExactPosterior:
     """Exact posterior of the Weibull PH model (>= 301 x 301 grid over ``(log k, log_hr)``).
 
     Parameters
@@ -292,6 +333,9 @@ def weibull_posterior(data: EndpointData, *, log_hr_mu: float, log_hr_sigma: flo
     mean_time : float > 0 or None
         ``None``: ``m`` = mean observed time of ``data``; a number fixes ``m`` (a prior that
         does not depend on the data, e.g. for simulation-based calibration).
+    log_hr_vague_weight, log_hr_vague_mu, log_hr_vague_sigma : float
+        A robust mixture prior on ``log_hr`` when the weight is > 0
+        (:class:`~bridgebayes.models.priors.LogHrPrior`).
 
     Examples
     --------
@@ -304,6 +348,7 @@ def weibull_posterior(data: EndpointData, *, log_hr_mu: float, log_hr_sigma: flo
     time, event, arm, mu, sigma, kmu, ksig, a0 = _check(
         data, log_hr_mu=log_hr_mu, log_hr_sigma=log_hr_sigma, log_k_mu=log_k_mu,
         log_k_sigma=log_k_sigma, a0=a0)
+    prior = _log_hr_prior(mu, sigma, log_hr_vague_weight, log_hr_vague_mu, log_hr_vague_sigma)
     m = float(time.mean()) if mean_time is None else _number("mean_time", mean_time,
                                                              positive=True)
     log_ts = np.log(time[arm == 0]), np.log(time[arm == 1])
@@ -312,15 +357,15 @@ def weibull_posterior(data: EndpointData, *, log_hr_mu: float, log_hr_sigma: flo
 
     def logpdf(u: np.ndarray, x: np.ndarray) -> np.ndarray:
         k = np.exp(u)
-        return (norm.logpdf(u, kmu, ksig) + norm.logpdf(x, mu, sigma) + const + a0 * k * np.log(m)
+        return (norm.logpdf(u, kmu, ksig) + prior.logpdf(x) + const + a0 * k * np.log(m)
                 - w * _log_total(a0, np.log(m), k, x, *log_ts) + total * u
                 + (k - 1) * sum_log_t + x * d1)
 
-    box = [(kmu - 10 * ksig, kmu + 10 * ksig), (mu - 10 * sigma, mu + 10 * sigma)]
+    box = [(kmu - 10 * ksig, kmu + 10 * ksig), prior.span(10.0)]
     axes, g = _grid(logpdf, box, n_min=301, n_max=1201)
     u, x = np.meshgrid(*axes, indexing="ij", sparse=True)
     log_share = x + _lse(np.exp(u), log_ts[1]) - _log_total(a0, np.log(m), np.exp(u), x, *log_ts)
-    dg = -(x - mu) / sigma**2 + d1 - w * np.exp(log_share)
+    dg = prior.dlogpdf(x) + d1 - w * np.exp(log_share)
     return _finish(axes, g, dg, conditional=_weibull_conditional, _logt=log_ts, settings={
-        "a0": a0, "log_hr_prior": (mu, sigma), "log_k_prior": (kmu, ksig), "m": m,
+        "a0": a0, **_prior_settings(prior), "log_k_prior": (kmu, ksig), "m": m,
         "events": np.array([total - d1, d1])})

@@ -18,12 +18,14 @@ import numpy as np
 import tomli_w
 
 from bridgebayes.core.errors import SpecError
+from bridgebayes.models.log_hr_prior import LogHrPrior, family_prior_options
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DISTRIBUTIONS", "LOG_HR_PRIORS", "STRENGTHS", "NamedPrior", "Prior", "describe",
-           "log_hr_normal", "log_hr_prior", "named_log_hr_prior", "prior_to_toml"]
+__all__ = ["DISTRIBUTIONS", "LOG_HR_PRIORS", "STRENGTHS", "LogHrPrior", "NamedPrior", "Prior",
+           "describe", "family_prior_options", "log_hr_normal", "log_hr_prior",
+           "named_log_hr_prior", "prior_to_toml"]
 
 
 # The closed registry: name -> (PyMC parameter names, those that must be > 0, scipy twin).

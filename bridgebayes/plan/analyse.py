@@ -80,10 +80,10 @@ def analysis_prior(name: str, *, vague_sd: float = 10.0,
     >>> p.weights, np.round(p.means, 3).tolist(), np.round(p.sds, 3).tolist()
     ((0.8, 0.2), [-0.4, 0.0], [0.2, 10.0])
     """
-    from bridgebayes.models.priors import log_hr_normal
+    from bridgebayes.models.priors import LogHrPrior, log_hr_normal
 
-    if declared and name in declared:
-        return NormalMixture.normal(float(declared[name]["mu"]), float(declared[name]["sigma"]))
+    if declared and name in declared:  # a normal or a robust mixture
+        return NormalMixture(*LogHrPrior.from_table(declared[name]).components())
     if name == "vague":
         return NormalMixture.normal(0.0, vague_sd)
     if name == "borrowing":

@@ -10,7 +10,8 @@ import pandas as pd
 
 from bridgebayes.summaries.decision import label, percent
 
-__all__ = ["cell", "fixed", "interval", "median_text", "pct", "row_text", "table_block"]
+__all__ = ["cell", "fixed", "interval", "log_hr_prior_text", "median_text", "pct", "row_text",
+           "table_block"]
 
 
 def fixed(x: float, digits: int) -> str:
@@ -126,3 +127,15 @@ def table_block(frame: pd.DataFrame, *, digits: int = 2, css: Mapping[str, Any] 
 def decision_label(row: Mapping[str, Any]) -> str:
     """The label of a decision row (quantity, time, unit, threshold)."""
     return label(row)
+
+
+def log_hr_prior_text(row: dict) -> str:
+    """A saved log-HR prior (``mu``, ``sigma`` and, for ``dist = "NormalMixture"``, its vague
+    component) as text: ``Normal(0.00, 0.42)`` or ``0.80 Normal(…) + 0.20 Normal(…)``."""
+    from bridgebayes.models.priors import LogHrPrior
+
+    if row.get("dist") != "NormalMixture":
+        return LogHrPrior(row["mu"], row["sigma"]).describe()
+    return LogHrPrior(row["mu"], row["sigma"], vague_weight=row["vague_weight"],
+                      vague_mu=row.get("vague_mu", 0.0),
+                      vague_sigma=row["vague_sigma"]).describe()

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from bridgebayes.report.format import fixed, pct, table_block
+from bridgebayes.report.format import fixed, log_hr_prior_text, pct, table_block
 from bridgebayes.report.view import ResultsView
 
 __all__ = ["answer", "methods", "p", "section", "study"]
@@ -114,7 +114,7 @@ def figure_key(view: ResultsView) -> str:
     spelled = [f"{f['label']} = {name.replace('_', ' ')}" for name, f in families.items()
                if letters(f["label"]) != letters(name)]
     used = set(view.table("headline").get("prior", pd.Series(dtype=str)))
-    priors = [f"{r['name']} Normal({r['mu']:.2f}, {r['sigma']:.2f})"
+    priors = [f"{r['name']} {log_hr_prior_text(r)}"
               for r in view.summary.get("priors", []) if r["name"] in used]
     parts = []
     if spelled:
@@ -215,8 +215,8 @@ def methods(view: ResultsView) -> dict[str, Any]:
             f"small-sample warnings (an arm with fewer than {checks['few_events']} events, or "
             f"a posterior SD of log HR above {100 * checks['prior_dominance']:g}% of the prior "
             "SD)."))
-        priors = pd.DataFrame([{"prior": r["name"], "log HR ~": f"Normal({r['mu']:.2f}, "
-                                f"{r['sigma']:.2f})", "worth (events at 1:1)":
+        priors = pd.DataFrame([{"prior": r["name"], "log HR ~": log_hr_prior_text(r),
+                                "worth (events at 1:1)":
                                 fixed(r["effective_events_balanced"], 1),
                                 "meaning": r["meaning"],
                                 "source": r["source"]} for r in s["priors"]])

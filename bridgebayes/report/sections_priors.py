@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from bridgebayes.report.format import table_block
+from bridgebayes.report.format import log_hr_prior_text, table_block
 from bridgebayes.report.sections import p, section
 from bridgebayes.report.view import ResultsView
 
@@ -27,10 +27,10 @@ def prior_weight(view: ResultsView) -> dict[str, Any] | None:
                for key, texts in saved["sentences"].items() for text in texts]
     blocks.append({"kind": "list", "entries": entries})
     if not weight.empty:
+        mixture = _is_mixture(weight)
         shown = pd.DataFrame({
             "endpoint": weight["endpoint"].map(view.endpoint_label), "prior": weight["prior"],
-            "log HR ~": [f"Normal({m:.2f}, {s:.2f})" for m, s in
-                         zip(weight["mu"], weight["sigma"], strict=True)],
+            "log HR ~": [log_hr_prior_text(row) for row in weight.to_dict(orient="records")],
             "events (ref / trt)": [f"{a} / {b}" for a, b in zip(
                 weight["events_reference"], weight["events_treatment"], strict=True)],
             "prior events, 1:1": weight["prior_events_balanced"],
@@ -38,7 +38,11 @@ def prior_weight(view: ResultsView) -> dict[str, Any] | None:
             "ELIR (events)": weight["elir_events"],
             "data (events)": weight["data_events"],
             "prior ÷ data": weight["prior_to_data"]})
-        blocks.append(table_block(shown, digits=1))
+        if mixture.any():  # the vague component's weight, prior and posterior, side by side
+            shown.insert(3, "vague weight w", _mixture_only(weight, "vague_weight", mixture))
+            shown.insert(4, "posterior weight of the vague component",
+                         _mixture_only(weight, "posterior_vague_weight", mixture))
+        blocks.append(table_block(shown, digits=1 if not mixture.any() else 2))
     if not conflict.empty:
         shown = pd.DataFrame({
             "endpoint": conflict["endpoint"].map(view.endpoint_label),
@@ -51,6 +55,20 @@ def prior_weight(view: ResultsView) -> dict[str, Any] | None:
                      f"true HRs it flags with probability {saved['detection_power']:.0%} at "
                      "these events (– : none between 0.01 and 150).", "note"),
                    table_block(shown, css={"conflict": lambda v: "fail" if v else "pass"})]
+    vague = view.table("vague_weight")
+    if not vague.empty:
+        rule = saved.get("vague_component", {}).get("bayes_factor_threshold")
+        shown = pd.DataFrame({
+            "endpoint": vague["endpoint"].map(view.endpoint_label), "family": vague["family"],
+            "prior": vague["prior"], "vague weight w": vague["vague_weight"],
+            "posterior weight of the vague component": vague["posterior_vague_weight"],
+            "MCSE": vague["mcse"], "odds raised ×": vague["vague_bayes_factor"]})
+        blocks += [p("Robust mixture priors, every fit: the posterior weight of the vague "
+                     "component (the mean over the fit's draws of its share of the prior "
+                     "density) beside its prior weight w; the data favour the vague component "
+                     "when they raise its odds, and the conflict flag above is raised when "
+                     f"the exact PEM posterior raises them at least {rule:g} times.", "note"),
+                   table_block(shown, digits=3)]
     calibration = view.table("calibration")
     if not calibration.empty:
         wide = calibration.pivot_table(index=["endpoint", "prior", "threshold"],
@@ -69,3 +87,13 @@ def prior_weight(view: ResultsView) -> dict[str, Any] | None:
                    {"kind": "details", "summary": "Show the calibration table",
                     "blocks": [table_block(wide, digits=3)]}]
     return section("prior-weight", "How much the priors weigh; prior-data conflict", blocks)
+
+
+def _is_mixture(weight: pd.DataFrame) -> pd.Series:
+    if "dist" not in weight:  # results written before robust mixture priors
+        return pd.Series(False, index=weight.index)
+    return weight["dist"] == "NormalMixture"
+
+
+def _mixture_only(weight: pd.DataFrame, column: str, mixture: pd.Series) -> list:
+    return [float(v) if m else "–" for v, m in zip(weight[column], mixture, strict=True)]

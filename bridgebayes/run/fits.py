@@ -77,10 +77,11 @@ def data_digest(data: EndpointData) -> str:
 def family_for(spec: Spec, cohort: Cohort, key: FitKey):
     """The family object a spec fits for ``key`` (options, prior, covariates)."""
     from bridgebayes.models.families import get_family
+    from bridgebayes.models.priors import family_prior_options
 
     prior = named_prior(key.prior, spec.priors)
     options = dict(spec.bayes.family_options.get(key.family, {}))
-    options |= {"log_hr_mu": prior["mu"], "log_hr_sigma": prior["sigma"],
+    options |= {**family_prior_options(prior),
                 "covariates": cohort.design_columns(spec.bayes.covariates)}
     return get_family(key.family).from_options(options, where=f"{spec.path}: {key}")
 

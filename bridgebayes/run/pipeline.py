@@ -150,10 +150,11 @@ def _compute(spec: Spec, cohort: Cohort, store: Store, *, force: bool,
         secondary["ppc"] = more.ppc_tables(fits, spec, store)
         secondary["power_scaling"] = more.power_scaling_table(fits, store)
         secondary["loo"] = more.loo_comparison(fits, spec, store)
-        from bridgebayes.run.prior_weight import prior_weight
+        from bridgebayes.run.prior_weight import prior_weight, vague_weight_table
 
         secondary["prior_weight"] = prior_weight(cohort, spec, store,
                                                  psens=secondary["power_scaling"])
+        secondary["prior_weight"].vague = vague_weight_table(fits, store)
         from bridgebayes.run.averaging import model_averaging
 
         secondary["averaging"] = model_averaging(

@@ -11,7 +11,10 @@ predictive conflict check with its detectable discrepancy, the calibration of th
 thresholds at the study's events; tables ``prior_weight``, ``prior_data_conflict``,
 ``calibration``); ``provenance.files`` paths relative to the spec with their SHA-256; with
 an ``[adjustment]`` section, the optional ``adjustment`` entry (target trial, g-computation,
-propensity and bias-analysis summaries) and its ``tables/adjustment_*.csv``.
+propensity and bias-analysis summaries) and its ``tables/adjustment_*.csv``; with a robust
+mixture prior (``dist = "NormalMixture"``), its vague component in ``priors``, the weight and
+conflict rows' ``vague_*`` columns and the optional ``prior_weight.vague_component`` entry
+with ``tables/vague_weight.csv`` (additions within version 3: older results stay valid).
 Version 2 — one decision schema (``decisions`` rows with the columns of
 :data:`bridgebayes.summaries.decision.COLUMNS`, quantity codes instead of display strings);
 ``study`` (arms, unit, time zero, endpoints and their labels, format); ``primary`` (the
@@ -222,11 +225,14 @@ def _check_settings() -> dict[str, Any]:
 
 
 def _prior_entry(name: str, spec: Spec) -> dict[str, Any]:
-    """A prior as declared, with its effective number of events at 1:1 (4 / sigma^2)."""
-    from bridgebayes.inference.prior_weight import prior_events
+    """A prior as declared, with its effective number of events at 1:1 (4 / sigma^2; the
+    ELIR of a robust mixture)."""
+    from bridgebayes.inference.prior_weight import log_hr_prior_elir
+    from bridgebayes.models.priors import LogHrPrior
 
     prior = named_prior(name, spec.priors)
-    return {"name": name, **prior, "effective_events_balanced": prior_events(prior["sigma"])}
+    return {"name": name, **prior,
+            "effective_events_balanced": log_hr_prior_elir(LogHrPrior.from_table(prior))}
 
 
 def _prior_names(spec: Spec) -> list[str]:
@@ -300,14 +306,21 @@ def _prior_weight(results: Results, weight: Any, cohort: Cohort) -> None:
     """How much each prior weighs, prior-data conflict, calibration
     (:mod:`bridgebayes.run.prior_weight`)."""
     from bridgebayes.inference.prior_conflict import CONFLICT_THRESHOLD, DETECTION_POWER
-    from bridgebayes.run.prior_weight import METHOD
+    from bridgebayes.run.prior_weight import METHOD, VAGUE_BAYES_FACTOR
 
     t = results.tables
     t["prior_weight"], t["prior_data_conflict"] = weight.weight, weight.conflict
     t["calibration"] = weight.calibration
+    if weight.vague is not None and not weight.vague.empty:
+        t["vague_weight"] = weight.vague
     labels = {name: d.label for name, d in cohort.endpoints.items()}
     results.summary["prior_weight"] = {
         "method": METHOD, "conflict_threshold": CONFLICT_THRESHOLD,
         "detection_power": DETECTION_POWER, "weights": _records(weight.weight),
         "conflict": _records(weight.conflict), "calibration": _records(weight.calibration),
         "sentences": weight.sentences(labels)}
+    if weight.vague is not None and not weight.vague.empty:
+        results.summary["prior_weight"]["vague_component"] = {
+            "meaning": "posterior weight of the vague component of each robust mixture prior "
+                       "(from each fit's draws, with its MCSE) beside its prior weight w",
+            "bayes_factor_threshold": VAGUE_BAYES_FACTOR, "fits": _records(weight.vague)}

@@ -116,6 +116,7 @@ def _competing(cohort: Cohort, spec: Spec) -> CompetingResult:
         exact_illness_death,
         illness_death_data,
     )
+    from bridgebayes.models.priors import family_prior_options
 
     comp, bayes = spec.competing, spec.bayes
     data = cohort.endpoint(comp.endpoint)
@@ -127,7 +128,7 @@ def _competing(cohort: Cohort, spec: Spec) -> CompetingResult:
         for prior in comp.priors:
             p = named_prior(prior, spec.priors)
             family = get_family(family_name).from_options(
-                {**options, "log_hr_mu": p["mu"], "log_hr_sigma": p["sigma"]})
+                {**options, **family_prior_options(p)})
             post = exact_competing_risks(data, family, n_draws=N_DRAWS, rng=bayes.seed)
             decision = post.decide(landmarks=bayes.landmarks, deltas=comp.deltas,
                                    delta_landmark=max(bayes.landmarks), ci=bayes.ci,
@@ -145,8 +146,7 @@ def _competing(cohort: Cohort, spec: Spec) -> CompetingResult:
     transitions = None
     if comp.illness_death:
         p = named_prior(comp.priors[0], spec.priors)
-        model = IllnessDeathModel.with_family(WeibullPH(log_hr_mu=p["mu"],
-                                                        log_hr_sigma=p["sigma"]))
+        model = IllnessDeathModel.with_family(WeibullPH(**family_prior_options(p)))
         post = exact_illness_death(illness_death_data(cohort), model, n_draws=N_DRAWS,
                                    rng=bayes.seed)
         decision = post.decide(landmarks=bayes.landmarks, joint_landmark=max(bayes.landmarks),

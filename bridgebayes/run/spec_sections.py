@@ -22,6 +22,7 @@ from bridgebayes.run.spec_values import (
     key_error,
     names,
     numbers,
+    prior_tables,
     time_value,
     times,
 )
@@ -167,32 +168,6 @@ def covariate_tables(path: Path, tables: dict) -> dict[str, dict[str, Any]]:
     return out
 
 
-def prior_tables(path: Path, tables: dict) -> dict[str, dict[str, Any]]:
-    """``[priors.<name>]``: a Normal prior on the log HR, ``dist = "Normal"``, ``mu``,
-    ``sigma``, with its ``meaning`` and ``source`` (study-specific sets live in the spec)."""
-    from bridgebayes.models.priors import Prior
-
-    out = {}
-    for name, table in tables.items():
-        key = f"priors.{name}"
-        if not isinstance(table, dict):
-            raise key_error(path, key, "a table dist, mu, sigma, meaning, source", table)
-        if bad := sorted(set(table) - {"dist", "mu", "sigma", "meaning", "source"}):
-            raise key_error(path, key, "keys dist, mu, sigma, meaning, source", bad)
-        if table.get("dist", "Normal") != "Normal":
-            raise key_error(path, f"{key}.dist", "'Normal' (the families' log-HR prior is normal)",
-                       table.get("dist"))
-        try:
-            prior = Prior("Normal", {"mu": table.get("mu"), "sigma": table.get("sigma")},
-                          where=f"{path}: {key}")
-        except SpecError as exc:
-            raise SpecError(str(exc)) from None
-        out[name] = {"dist": "Normal", **dict(prior.kwargs),
-                     "meaning": str(table.get("meaning", "")),
-                     "source": str(table.get("source", ""))}
-    return out
-
-
 def named_prior(name: str, declared: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """A prior by name: declared in the spec, or a built-in set (``neutral``, ``skeptical``,
     optionally ``-weak``/``-strong``)."""
@@ -227,7 +202,8 @@ def _family_options(path: Path, table: dict, families: tuple[str, ...]) -> dict[
                        name)
         if not isinstance(options, dict):
             raise key_error(path, key, "a table of family options", options)
-        prior_keys = {"log_hr_mu", "log_hr_sigma", "covariates"} & set(options)
+        prior_keys = {"log_hr_mu", "log_hr_sigma", "log_hr_vague_weight", "log_hr_vague_mu",
+                      "log_hr_vague_sigma", "covariates"} & set(options)
         if prior_keys:
             raise key_error(path, key, "family options other than the log-HR prior and the "
                        "covariates (set by bayes.priors and bayes.covariates)",

@@ -1,17 +1,19 @@
-"""Checked values of a spec: times with units, numbers, names, files (with the key named)."""
+"""Checked values of a spec: times with units, numbers, names, files, the ``[priors]`` tables
+(with the key named)."""
 
 from __future__ import annotations
 
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 from bridgebayes.core.errors import SpecError
 from bridgebayes.core.readers import read_json
 from bridgebayes.core.units import UNITS, convert
 
-__all__ = ["ensemble_members", "existing_file", "key_error", "names", "numbers", "time_value",
-           "times"]
+__all__ = ["ensemble_members", "existing_file", "key_error", "names", "numbers", "prior_tables",
+           "time_value", "times"]
 
 _TIME_TEXT = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s+(days?|weeks?|months?|years?)\s*$")
 
@@ -121,3 +123,64 @@ def names(path: Path, key: str, values: list, allowed: list[str] | None = None,
     if allowed is not None and (bad := [x for x in values if x not in allowed]):
         raise key_error(path, key, f"{what} from {allowed}", bad)
     return tuple(values)
+
+
+_PRIOR_KEYS = {"Normal": ("dist", "mu", "sigma", "meaning", "source"),
+               "NormalMixture": ("dist", "mu", "sigma", "vague_weight", "vague_mu",
+                                 "vague_sigma", "meaning", "source")}
+
+
+def prior_tables(path: Path, tables: dict) -> dict[str, dict[str, Any]]:
+    """``[priors.<name>]``: a prior on the log HR, ``dist = "Normal"`` (``mu``, ``sigma``) or
+    the robust mixture ``dist = "NormalMixture"`` (``(1 - vague_weight) Normal(mu, sigma) +
+    vague_weight Normal(vague_mu, vague_sigma)``: ``0 < vague_weight < 1``, ``vague_mu``
+    default 0, ``vague_sigma > sigma``), with its ``meaning`` and ``source`` (study-specific
+    sets live in the spec)."""
+    from bridgebayes.models.priors import Prior
+
+    out = {}
+    for name, table in tables.items():
+        key = f"priors.{name}"
+        if not isinstance(table, dict):
+            raise key_error(path, key, "a table dist, mu, sigma, meaning, source", table)
+        dist = table.get("dist", "Normal")
+        if dist not in _PRIOR_KEYS:
+            raise key_error(path, f"{key}.dist", "'Normal' or 'NormalMixture' (the families' "
+                            "log-HR prior is a normal or a robust normal mixture)", dist)
+        allowed = _PRIOR_KEYS[dist]
+        if bad := sorted(set(table) - set(allowed)):
+            hint = (" (the vague_* keys need dist = 'NormalMixture')" if dist == "Normal" and any(
+                k.startswith("vague_") for k in bad) else "")
+            raise key_error(path, key, f"keys {', '.join(allowed)}{hint}", bad)
+        try:
+            prior = Prior("Normal", {"mu": table.get("mu"), "sigma": table.get("sigma")},
+                          where=f"{path}: {key}")
+        except SpecError as exc:
+            raise SpecError(str(exc)) from None
+        entry = {"dist": dist, **dict(prior.kwargs)}
+        if dist == "NormalMixture":
+            entry |= _vague_component(path, key, table, entry["sigma"])
+        out[name] = entry | {"meaning": str(table.get("meaning", "")),
+                             "source": str(table.get("source", ""))}
+    return out
+
+
+def _vague_component(path: Path, key: str, table: dict, sigma: float) -> dict[str, float]:
+    """``vague_weight`` in (0, 1), ``vague_mu`` (default 0), ``vague_sigma`` > ``sigma``."""
+    def number(name: str, value: object, expected: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
+                value):
+            raise key_error(path, f"{key}.{name}", expected, value)
+        return float(value)
+
+    weight = number("vague_weight", table.get("vague_weight", "<missing>"),
+                    "a number strictly between 0 and 1 (the vague component's prior weight)")
+    if not 0.0 < weight < 1.0:
+        raise key_error(path, f"{key}.vague_weight", "a number strictly between 0 and 1 (the "
+                        "vague component's prior weight)", table["vague_weight"])
+    vague_mu = number("vague_mu", table.get("vague_mu", 0.0), "a finite number")
+    need = f"a finite number > sigma = {sigma:g} (the vague component is the wider one)"
+    vague_sigma = number("vague_sigma", table.get("vague_sigma", "<missing>"), need)
+    if not vague_sigma > sigma:
+        raise key_error(path, f"{key}.vague_sigma", need, table["vague_sigma"])
+    return {"vague_weight": weight, "vague_mu": vague_mu, "vague_sigma": vague_sigma}

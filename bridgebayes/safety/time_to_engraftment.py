@@ -219,9 +219,11 @@ def engraftment(cohort: Cohort, column: str = "anc_engraftment_day", *,
     if isinstance(family, str):
         family = get_family(family)(log_hr_mu=log_hr_mu, log_hr_sigma=log_hr_sigma)
     data = engraftment_data(cohort, column, horizon_days=horizon_days)
-    model = (f"{family.label} PH ({method}), log HR ~ Normal({family.log_hr_mu:g}, "
-             f"{family.log_hr_sigma:g}); censored at death, last follow-up or day "
-             f"{horizon_days:g}")
+    prior = family.log_hr_prior()
+    shape = (prior.describe() if prior.is_mixture else
+             f"Normal({family.log_hr_mu:g}, {family.log_hr_sigma:g})")
+    model = (f"{family.label} PH ({method}), log HR ~ {shape}; censored at death, last "
+             f"follow-up or day {horizon_days:g}")
     common = {"data": data, "label": SAFETY_OUTCOMES[column], "family": family,
               "model": model}
     if method == "exact":

@@ -18,7 +18,6 @@ from types import MappingProxyType
 from typing import Any, Protocol
 
 import numpy as np
-from scipy.stats import norm
 
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.endpoints import EndpointData
@@ -129,9 +128,8 @@ class TwoArmModel:
 
     @property
     def prior_prob_hr_below_1(self) -> float:
-        """Prior ``P(HR < 1) = Φ(−mu / sigma)``."""
-        f = self.family(SCENARIOS["small"])
-        return float(norm.cdf(-f.log_hr_mu / f.log_hr_sigma))
+        """Prior ``P(HR < 1)`` (``Φ(−mu / sigma)`` for a normal log-HR prior)."""
+        return float(self.family(SCENARIOS["small"]).log_hr_prior().cdf(0.0))
 
     def quantities(self, scenario: Scenario) -> tuple[str, ...]:
         """Names of the ranked quantities (``loglik``: total log-likelihood of the data)."""

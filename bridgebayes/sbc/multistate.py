@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
 
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.endpoints import EndpointData
@@ -83,7 +82,7 @@ class _Components:
     def prior_prob_hr_below_1(self) -> float:
         """Prior ``P(HR < 1)`` of the first component."""
         first = next(iter(self.families(SCENARIOS["small"]).values()))
-        return float(norm.cdf(-first.log_hr_mu / first.log_hr_sigma))
+        return float(first.log_hr_prior().cdf(0.0))
 
     def _truth_names(self, scenario: Scenario) -> list[str]:
         rng = np.random.default_rng(0)

@@ -147,3 +147,12 @@ def test_analyse_trials_columns_and_values():
     np.testing.assert_array_equal(table["events_reference"] + table["events_treatment"],
                                   table["events"])
     assert table["post_vague"].between(0, 1).all()
+
+
+def test_a_declared_robust_mixture_prior_stays_a_mixture_in_planning():
+    from bridgebayes.plan.analyse import analysis_prior
+
+    declared = {"robust": {"dist": "NormalMixture", "mu": -0.36, "sigma": 0.2,
+                           "vague_weight": 0.25, "vague_mu": 0.0, "vague_sigma": 2.0}}
+    prior = analysis_prior("robust", declared=declared)
+    assert (prior.weights, prior.means, prior.sds) == ((0.75, 0.25), (-0.36, 0.0), (0.2, 2.0))

@@ -107,3 +107,73 @@ def test_the_same_seed_gives_the_same_numbers(seed, computed):
     pd.testing.assert_frame_equal(again.weight, computed.weight)
     pd.testing.assert_series_equal(again.conflict["p_value"], computed.conflict["p_value"])
     pd.testing.assert_frame_equal(again.calibration, computed.calibration)
+
+
+@pytest.fixture(scope="module")
+def robust(repo_root, tmp_path_factory):
+    """The seed spec with its enthusiastic OS prior made a robust mixture."""
+    data = repo_root / "data" / "cao2025"
+    text = (repo_root / "models" / "cao2025.toml").read_text().replace(
+        "../data/cao2025/", f"{data}/").replace(
+        'dist = "Normal"\nmu = -0.6698', 'dist = "NormalMixture"\nvague_weight = 0.2\n'
+        'vague_sigma = 2.0\nmu = -0.6698', 1)
+    path = tmp_path_factory.mktemp("robust") / "cao2025.toml"
+    path.write_text(text)
+    prepared = prepare(path)
+    return prepared.spec, prepared.cohort, module._compute(prepared.cohort, prepared.spec, None)
+
+
+def test_a_robust_mixture_prior_weighs_by_its_elir_and_reports_its_vague_weight(robust):
+    from bridgebayes.inference.prior_weight import normal_mixture_elir
+    from bridgebayes.models.exact import pem_posterior
+    from bridgebayes.models.families import get_family
+
+    spec, cohort, computed = robust
+    row = computed.weight.set_index(["endpoint", "prior"]).loc[("os", "enthusiastic")]
+    assert row["dist"] == "NormalMixture" and row["vague_weight"] == 0.2
+    p = row["allocation"]
+    elir = normal_mixture_elir([0.8, 0.2], [row["mu"], 0.0], [0.42, 2.0],
+                               unit_information=p * (1 - p))
+    assert row["prior_events"] == pytest.approx(elir, rel=1e-9)
+    assert row["prior_events"] < 1 / (0.42 ** 2 * p * (1 - p))  # the vague part discounts
+    data = cohort.endpoint("os")
+    pem = get_family("piecewise_exponential").from_options(
+        spec.bayes.family_options.get("piecewise_exponential", {}))
+    exact = pem_posterior(data, cuts=pem.cuts_for(data), log_hr_mu=row["mu"], log_hr_sigma=0.42,
+                          a0=pem.a0, log_hr_vague_weight=0.2, log_hr_vague_sigma=2.0)
+    assert row["posterior_vague_weight"] == pytest.approx(exact.vague_weight(), rel=1e-9)
+    c = computed.conflict.set_index(["endpoint", "prior"]).loc[("os", "enthusiastic")]
+    rise = module.vague_rise(0.2, exact.vague_weight())
+    assert c["vague_bayes_factor"] == pytest.approx(rise)
+    assert c["conflict"] == (c["tail_conflict"] or rise >= module.VAGUE_BAYES_FACTOR)
+    normal = computed.weight.set_index(["endpoint", "prior"]).loc[("os", "neutral")]
+    assert np.isnan(normal["posterior_vague_weight"]) and normal["dist"] == "Normal"
+    sentences = computed.sentences({"os": "OS"})["os__enthusiastic"]
+    assert "0.80 Normal(-0.67, 0.42) + 0.20 Normal(0.00, 2.00)" in sentences[0]
+    assert f"posterior weight of the vague component is {exact.vague_weight():.2f}" in (
+        sentences[1])
+
+
+def test_the_report_shows_the_vague_weight_beside_w(robust):
+    from bridgebayes.report.sections_priors import prior_weight as section
+    from bridgebayes.report.view import ResultsView
+    from bridgebayes.run.results import _prior_weight
+
+    _, cohort, computed = robust
+    vague = pd.DataFrame([{"endpoint": "os", "family": "weibull", "prior": "enthusiastic",
+                           "vague_weight": 0.2, "posterior_vague_weight": 0.4, "mcse": 0.01,
+                           "vague_bayes_factor": module.vague_rise(0.2, 0.4)}])
+    weight = module.PriorWeight(computed.weight, computed.conflict, computed.calibration, vague)
+
+    from types import SimpleNamespace
+
+    results = SimpleNamespace(tables={}, summary={})
+    _prior_weight(results, weight, cohort)
+    assert results.summary["prior_weight"]["vague_component"]["fits"][0][
+        "posterior_vague_weight"] == 0.4
+    summary = {"prior_weight": results.summary["prior_weight"],
+               "study": {"endpoints": {"os": {"label": "OS"}, "pfs": {"label": "PFS"},
+                                       "grfs": {"label": "GRFS"}}}}
+    text = repr(section(ResultsView(folder=None, summary=summary, tables=results.tables)))
+    assert "posterior weight of the vague component" in text and "vague weight w" in text
+    assert "0.80 Normal(-0.67, 0.42) + 0.20 Normal(0.00, 2.00)" in text

@@ -288,3 +288,20 @@ def test_bad_ensemble_folder_is_rejected(tmp_path, spec_text, make, pattern):
     with pytest.raises(SpecError, match=pattern) as info:
         load_spec(path)
     assert str(path) in str(info.value)
+
+
+def test_a_robust_mixture_prior_loads_and_reaches_the_families(tmp_path, spec_text):
+    from bridgebayes.models.families import get_family
+    from bridgebayes.models.priors import family_prior_options
+
+    text = spec_text.replace('dist = "Normal"\nmu = -0.6698',
+                             'dist = "NormalMixture"\nvague_weight = 0.25\nvague_sigma = 2\n'
+                             'mu = -0.6698', 1)
+    assert text != spec_text
+    spec = load_spec(write(tmp_path, text))
+    prior = named_prior("enthusiastic", spec.priors)
+    assert {k: prior[k] for k in ("dist", "sigma", "vague_weight", "vague_mu", "vague_sigma")} == {
+        "dist": "NormalMixture", "sigma": 0.42, "vague_weight": 0.25, "vague_mu": 0.0,
+        "vague_sigma": 2.0}
+    family = get_family("weibull").from_options(family_prior_options(prior))
+    assert family.log_hr_prior().components() == ((0.75, 0.25), (prior["mu"], 0.0), (0.42, 2.0))

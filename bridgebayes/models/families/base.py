@@ -30,6 +30,7 @@ from bridgebayes.models.families.design import (
 )
 from bridgebayes.models.families.draws import Draws, evaluation_inputs
 from bridgebayes.models.families.inversion import invert_log_cumhaz
+from bridgebayes.models.log_hr_prior import LogHrPrior
 
 if TYPE_CHECKING:  # PyMC is imported where a model is built: evaluating draws needs only numpy
     import pymc as pm
@@ -48,6 +49,9 @@ class SurvivalFamily(ABC):
     ----------
     log_hr_mu, log_hr_sigma
         Prior ``log_hr ~ Normal(log_hr_mu, log_hr_sigma)`` (treatment vs reference).
+    log_hr_vague_weight, log_hr_vague_mu, log_hr_vague_sigma
+        ``w > 0``: the robust mixture ``(1 - w) Normal(log_hr_mu, log_hr_sigma) + w Normal(
+        log_hr_vague_mu, log_hr_vague_sigma)`` (``pm.NormalMixture``; vague sigma > sigma).
     covariates
         Numeric columns of ``EndpointData.covariates`` to adjust for.  Each is
         standardised with the data's mean and SD (stored as ``covariate_center`` /
@@ -79,10 +83,14 @@ class SurvivalFamily(ABC):
         "covariate_scale": ("covariate",)}
 
     #: options whose values live in data containers (:meth:`prior_arrays`), not in the graph
-    prior_fields: ClassVar[tuple[str, ...]] = ("log_hr_mu", "log_hr_sigma")
+    prior_fields: ClassVar[tuple[str, ...]] = (
+        "log_hr_mu", "log_hr_sigma", "log_hr_vague_weight", "log_hr_vague_mu", "log_hr_vague_sigma")
 
     log_hr_mu: float = 0.0
     log_hr_sigma: float = 1.0
+    log_hr_vague_weight: float = 0.0
+    log_hr_vague_mu: float = 0.0
+    log_hr_vague_sigma: float | None = None
     covariates: tuple[str, ...] = ()
     beta_sigma: float = 1.0
 
@@ -91,6 +99,17 @@ class SurvivalFamily(ABC):
         check_finite(log_hr_mu=self.log_hr_mu)
         check_positive(log_hr_sigma=self.log_hr_sigma, beta_sigma=self.beta_sigma)
         check_covariate_names(self.covariates)
+        self.log_hr_prior()  # the vague component's checks
+
+    def log_hr_prior(self) -> LogHrPrior:
+        """The prior on ``log_hr`` (a normal or the robust mixture) as one object."""
+        return LogHrPrior(self.log_hr_mu, self.log_hr_sigma,
+                          vague_weight=self.log_hr_vague_weight,
+                          vague_mu=self.log_hr_vague_mu, vague_sigma=self.log_hr_vague_sigma)
+
+    def _log_hr_options(self) -> dict[str, Any]:
+        """The log-HR prior's options by name (for the oracles and sub-models)."""
+        return {name: getattr(self, name) for name in SurvivalFamily.prior_fields}
 
     def build_model(self, data: EndpointData) -> pm.Model:
         """Build the PyMC model of ``data``.
@@ -105,8 +124,7 @@ class SurvivalFamily(ABC):
         with pm.Model(coords=self.coords(data, arrays)) as model:
             box = {name: pm.Data(name, value, dims=self.data_dims.get(name))
                    for name, value in arrays.items()}
-            log_hr = pm.Normal("log_hr", mu=box["log_hr_prior_mu"],
-                               sigma=box["log_hr_prior_sigma"])
+            log_hr = self.log_hr_prior().create(box)
             pm.Deterministic("hr", pt.exp(log_hr))
             eta_cov = pt.as_tensor(0.0)
             if self.covariates:
@@ -129,9 +147,10 @@ class SurvivalFamily(ABC):
         """
         import pymc as pm
         arrays = self.data_arrays(data, model=model)
-        if unknown := set(arrays) - {v.name for v in model.data_vars}:
-            raise BridgeBayesError(f"set_data: the model has no data {sorted(unknown)}; was it "
-                                   f"built by this {type(self).__name__}?")
+        names = {v.name for v in model.data_vars}  # a normal vs a mixture prior differ too
+        if unknown := set(arrays) ^ (names & set(arrays) | {n for n in names if "hr_prior" in n}):
+            raise BridgeBayesError(f"set_data: the model's data differ in {sorted(unknown)}; "
+                                   f"was it built by this {type(self).__name__}?")
         pm.set_data(arrays, model=model, coords={"unit": self._unit_labels(data)})
 
     def data_arrays(self, data: EndpointData, *,
@@ -153,8 +172,7 @@ class SurvivalFamily(ABC):
         >>> {k: float(v) for k, v in WeibullPH(log_hr_sigma=0.42).prior_arrays().items()}
         {'log_hr_prior_mu': 0.0, 'log_hr_prior_sigma': 0.42}
         """
-        return {"log_hr_prior_mu": np.float64(self.log_hr_mu),
-                "log_hr_prior_sigma": np.float64(self.log_hr_sigma)}
+        return self.log_hr_prior().arrays()
 
     def coords(self, data: EndpointData, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
         """Coordinates of the model's dims (``unit``, ``covariate``, the family's own).
@@ -298,7 +316,7 @@ class SurvivalFamily(ABC):
         Only for priors that do not depend on the data (fixed baseline scales): the truths of
         simulation-based calibration.  ``log_hr`` is drawn first, then the baseline.
         """
-        log_hr = rng.normal(self.log_hr_mu, self.log_hr_sigma, n)
+        log_hr = self.log_hr_prior().sample(rng, n)
         return {"log_hr": log_hr, "hr": np.exp(log_hr), **self._baseline_prior_draws(n, rng)}
 
     def _baseline_prior_draws(self, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:

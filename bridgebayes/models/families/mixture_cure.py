@@ -117,8 +117,8 @@ class MixtureCurePH(SurvivalFamily):
     def latency(self) -> WeibullPH:
         """The Weibull PH model of the uncured patients (same priors and covariates)."""
         return WeibullPH(a0=self.a0, log_k_mu=self.log_k_mu, log_k_sigma=self.log_k_sigma,
-                         mean_time=self.mean_time, log_hr_mu=self.log_hr_mu,
-                         log_hr_sigma=self.log_hr_sigma, covariates=self.covariates,
+                         mean_time=self.mean_time, **self._log_hr_options(),
+                         covariates=self.covariates,
                          beta_sigma=self.beta_sigma)
 
     def _family_arrays(self, data: EndpointData, model: pm.Model | None) -> dict[str, Any]:

@@ -242,8 +242,7 @@ class PiecewiseExponentialPH(SurvivalFamily):
         if not self.has_exact_posterior():
             return super().exact_posterior(data)
         return pem_posterior(data, cuts=self.cuts_for(data),
-                             log_hr_mu=self.log_hr_mu, log_hr_sigma=self.log_hr_sigma,
-                             a0=self.a0, crude_rate=self.crude_rate)
+                             a0=self.a0, crude_rate=self.crude_rate, **self._log_hr_options())
 
     def baseline_inverse(self, draws: Draws, target: np.ndarray) -> np.ndarray:
         """Closed form: the piecewise-linear cumulative hazard inverted within the interval

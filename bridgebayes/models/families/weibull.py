@@ -118,7 +118,7 @@ class WeibullPH(SurvivalFamily):
         with this family's priors."""
         if not self.has_exact_posterior():
             return super().exact_posterior(data)
-        return weibull_posterior(data, log_hr_mu=self.log_hr_mu, log_hr_sigma=self.log_hr_sigma,
+        return weibull_posterior(data, **self._log_hr_options(),
                                  log_k_mu=self.log_k_mu, log_k_sigma=self.log_k_sigma,
                                  a0=self.a0, mean_time=self.mean_time)
 

@@ -17,6 +17,12 @@ key of the graph function they call and the nutpie version, so numba stores them
 PyTensor's entries and a new process loads them instead of compiling.  The draws are those of
 nutpie's own wrappers: the same function is called on the same values.
 
+The shared arrays are rebuilt before the ``try`` block, not inside it as in nutpie's
+wrappers: numba splits a ``try`` body into one block per call, and its SSA liveness pass is
+quadratic in blocks x variables, so a model with a dozen data containers took a minute to
+compile there (``benchmarks/RESULTS.md``, "Compile cache"); rebuilding a view of an array
+cannot raise.
+
 A damaged cache entry (truncated, emptied, or written by another version) is removed and the
 model compiled again; it never stops a fit.
 """
@@ -40,12 +46,12 @@ _LOGP = '''
 def bridgebayes_logp(dim, x_, out_, logp_, user_data_):
     if dim != {n_dim}:
         return -1
+    shared = numba.carray(user_data_, (), RECORD)["shared"]
+{arrays}
     try:
         x = numba.carray(x_, ({n_dim},))
         out = numba.carray(out_, ({n_dim},))
         logp = numba.carray(logp_, ())
-        shared = numba.carray(user_data_, (), RECORD)["shared"]
-{arrays}
         logp_val, grad = inner(x{args})
         logp[()] = logp_val
         out[...] = grad
@@ -64,11 +70,11 @@ def bridgebayes_expand(dim, expanded, x_, out_, user_data_):
         return -1
     if expanded != {n_expanded}:
         return -1
+    shared = numba.carray(user_data_, (), RECORD)["shared"]
+{arrays}
     try:
         x = numba.carray(x_, ({n_dim},))
         out = numba.carray(out_, ({n_expanded},))
-        shared = numba.carray(user_data_, (), RECORD)["shared"]
-{arrays}
         (values,) = inner(x{args})
         out[...] = values
     except Exception:
@@ -94,7 +100,7 @@ def _array_lines(names: Sequence[str], shared_data: dict[str, np.ndarray]
         env[f"DTYPE_{k}"] = np.dtype(value.dtype)
         shape = "".join(f"int(shared['shape'][{name!r}][{i}]), " for i in range(value.ndim))
         lines.append(
-            f"        a{k} = numba.carray(address_as_void_pointer(shared['data'][{name!r}][()]), "
+            f"    a{k} = numba.carray(address_as_void_pointer(shared['data'][{name!r}][()]), "
             f"int(shared['size'][{name!r}][()]), DTYPE_{k}).reshape(({shape}))")
     return "\n".join(lines), "".join(f", a{k}" for k in range(len(names))), env
 

@@ -8,7 +8,9 @@ nutpie (default) or PyMC's own sampler.
 
 nutpie compiles a family's model once per *structure* and samples it in Rust; a refit of
 another endpoint, named prior or simulated trial with the same structure only swaps the data
-containers (``compiled.with_data``), with no recompilation.  The structure
+containers (``compiled.with_data``), with no recompilation; a new process loads the
+compiled callbacks from the machine's numba cache (:mod:`bridgebayes.inference.compile_cache`)
+instead of compiling them again.  The structure
 (:func:`structure_key`) is the family's class, its options that shape the graph (not those
 held in data containers, such as the log-HR prior or given cut points) and the shapes of the
 data containers apart from the number of units (the compiled graph does not depend on it).
@@ -239,7 +241,7 @@ def _complete(idata: az.InferenceData, *, chains: int, draws: int) -> az.Inferen
 def _compiled(family: SurvivalFamily, data: EndpointData,
               arrays: dict[str, np.ndarray]) -> _Compiled:
     """The cached compiled model of this structure, compiling it on a miss."""
-    import nutpie
+    from bridgebayes.inference.compile_cache import compile_model
 
     key = structure_key(family, arrays)
     if key in _CACHE:
@@ -249,7 +251,14 @@ def _compiled(family: SurvivalFamily, data: EndpointData,
     model = family.build_model(data)
     value_only = tuple(v.name for v in model.value_vars
                        if v.name not in {rv.name for rv in model.free_RVs})
-    compiled = _Compiled(model, nutpie.compile_pymc_model(model), value_only)
+    with warnings.catch_warnings():
+        # numba's hint on PyTensor's generated code (np.dot on a transposed view in a
+        # covariate design): nothing a user can act on, and not a problem of the fit
+        from numba.core.errors import NumbaPerformanceWarning
+
+        warnings.simplefilter("ignore", NumbaPerformanceWarning)
+        nutpie_model = compile_model(model)
+    compiled = _Compiled(model, nutpie_model, value_only)
     _STATS.compiles += 1
     _CACHE[key] = compiled
     while len(_CACHE) > CACHE_SIZE:

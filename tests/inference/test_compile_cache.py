@@ -12,8 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 PROBE = r"""
 import hashlib, json, sys, warnings
 import numpy as np
@@ -53,7 +51,6 @@ def _probe(base: Path, how: str = "ours") -> dict:
     return json.loads(proc.stdout.splitlines()[-1])
 
 
-@pytest.mark.slow
 def test_a_second_process_loads_the_compiled_callbacks_and_draws_the_same(tmp_path):
     base = tmp_path / "pytensor"
     cold = _probe(base)

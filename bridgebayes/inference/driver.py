@@ -80,8 +80,10 @@ class SamplerSettings:
     ``backend``: ``"nutpie"`` (default, chosen by benchmark: compiled once per model
     structure and reused for refits) or ``"pymc"`` (``pm.sample``, compiled on every fit).
     ``retry``: refit once with ``retry_tune`` and ``retry_target_accept`` when the gate
-    fails (``False`` for quick looks; the gate is still reported).  A bad backend name
-    raises :class:`BridgeBayesError`.
+    fails (``False`` for quick looks; the gate is still reported).  ``cores``: chains
+    sampled at once (nutpie: threads; ``pm.sample``: processes); the draws do not depend on
+    it, each chain having its own seed (a test holds this).  A bad backend name raises
+    :class:`BridgeBayesError`.
     """
 
     chains: int = 4
@@ -90,7 +92,7 @@ class SamplerSettings:
     target_accept: float = 0.9
     retry_tune: int = 3000
     retry_target_accept: float = 0.99
-    cores: int = 1
+    cores: int = 2
     backend: str = "nutpie"
     retry: bool = True
 

@@ -175,6 +175,14 @@ def test_pymc_backend_is_reproducible(trials):
     np.testing.assert_array_equal(a.posterior["log_hr"], b.posterior["log_hr"])
 
 
+def test_nutpie_draws_do_not_depend_on_the_cores(trials):
+    family = WeibullPH()
+    one = samplers.sample(trials[2], family, backend="nutpie", seed=4, **{**SMALL, "cores": 1})
+    two = samplers.sample(trials[2], family, backend="nutpie", seed=4, **{**SMALL, "cores": 2})
+    assert SamplerSettings().cores == 2
+    np.testing.assert_array_equal(one.posterior["log_hr"], two.posterior["log_hr"])
+
+
 def _tiny():
     from bridgebayes.data.endpoints import EndpointData
 
@@ -219,7 +227,7 @@ def test_run_nuts_gates_and_retries_once(monkeypatch, gates, retry, calls, retri
     assert result.idata == f"idata{calls}" and result.gate.passed is gates[calls - 1]
     assert result.seed == 10 + (calls - 1)
     assert seen[0] == {"backend": "pymc", "seed": 10, "draws": 50, "tune": 60, "chains": 3,
-                       "cores": 1, "target_accept": 0.85}
+                       "cores": 2, "target_accept": 0.85}
     if calls == 2:
         assert seen[1] == seen[0] | {"seed": 11, "tune": 70, "target_accept": 0.95}
 

@@ -1,5 +1,4 @@
-"""Prior-data conflict on the log hazard ratio and the calibration of a posterior-probability
-rule, at the study's own events.
+"""Prior-data conflict on the log hazard ratio, at the study's own events.
 
 The statistic is the log-HR component of the piecewise-exponential likelihood with the
 baseline removed by conditioning: given ``D_j`` events in interval ``j`` (exposures ``E_0j``,
@@ -15,14 +14,14 @@ approximation of the log-HR estimate is poor with three events in an arm.
   of the exact distribution of ``K`` given ``theta``); small values flag a conflict.  Its
   power: how far the true log HR must lie from the prior for the check to flag it with a
   given probability at these events.
-* **Calibration**: how often ``P(HR < 1 | data) > gamma`` when the study is repeated with
-  the same events per interval and exposures, under HR = 1 and under the posterior (the
-  posterior of the same conditional likelihood with the normal prior, on a grid).
+
+The calibration of a decision rule at the study's design is :mod:`bridgebayes.inference.
+calibration` (the study simulated, the number of events varying).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,9 +29,8 @@ from scipy.special import gammaln, xlog1py, xlogy
 from scipy.stats import gaussian_kde
 
 from bridgebayes.core.errors import BridgeBayesError
-from bridgebayes.models.priors import LogHrPrior
 
-__all__ = ["CONFLICT_THRESHOLD", "DETECTION_POWER", "LogHrConflict", "calibration",
+__all__ = ["CONFLICT_THRESHOLD", "DETECTION_POWER", "LogHrConflict",
            "conflict_pvalue", "log_hr_conflict", "sum_pmf", "treatment_share"]
 
 #: Prior predictive tail probability at or below which prior and data are said to conflict.
@@ -181,79 +179,3 @@ def log_hr_conflict(events: np.ndarray, exposure: np.ndarray, prior_draws: np.nd
                          power=power,
                          detectable_below=float(np.exp(below.max())) if below.size else np.nan,
                          detectable_above=float(np.exp(above.min())) if above.size else np.nan)
-
-
-def _grid(lo: float, hi: float, at: float) -> tuple[np.ndarray, np.ndarray]:
-    """A log-HR grid over ``(lo, hi)`` (clipped to ±15) holding ``at``, and its trapezoid
-    weights."""
-    grid = np.union1d(np.linspace(max(lo, -15.0), min(hi, 15.0), 2001), [at])
-    step = np.diff(grid)
-    return grid, np.concatenate([step, [0.0]]) / 2 + np.concatenate([[0.0], step]) / 2
-
-
-def _posterior_below(k: np.ndarray, totals: np.ndarray, exposure: np.ndarray,
-                     log_prior: Callable[[np.ndarray], np.ndarray],
-                     grid: tuple[np.ndarray, np.ndarray], at: float) -> np.ndarray:
-    """``P(theta < at | k)`` for each row of ``k`` (``(S, J)``) by the trapezoid rule on the
-    grid (which holds ``at``)."""
-    # few distinct event splits at small counts: compute each once
-    k, back = np.unique(np.asarray(k, float), axis=0, return_inverse=True)
-    back = np.ravel(back)
-    grid, trapezoid = grid
-    below = grid <= at
-    lower = np.where(below, trapezoid, 0.0)
-    lower[np.flatnonzero(below)[-1]] = (grid[below][-1] - grid[below][-2]) / 2
-    share = np.clip(treatment_share(grid, exposure), 1e-300, 1 - 1e-16)      # (G, J)
-    slope = np.log(share) - np.log1p(-share)                                  # (G, J)
-    const = (np.log1p(-share) * totals[None, :]).sum(axis=1) + log_prior(grid)
-    out = np.empty(k.shape[0])
-    for start in range(0, k.shape[0], 2000):
-        log_post = k[start:start + 2000] @ slope.T + const[None, :]
-        log_post -= log_post.max(axis=1, keepdims=True)
-        weight = np.exp(log_post)
-        out[start:start + 2000] = (weight @ lower) / (weight @ trapezoid)
-    return out[back]
-
-
-def calibration(events: np.ndarray, exposure: np.ndarray, *, mu: float, sigma: float,
-                thresholds: Sequence[float], hr: float = 1.0, n_sim: int = 20000,
-                rng: int | np.random.Generator, prior: LogHrPrior | None = None) -> list[dict]:
-    """How often ``P(HR < hr | data) > gamma`` for each ``gamma`` in ``thresholds`` when the
-    study is repeated with the same events per interval and exposures.
-
-    The prior is ``Normal(mu, sigma)``, or ``prior`` (e.g. a robust mixture) when given.
-
-    Returns one row per scenario (``"HR = 1"``: no effect; ``"posterior"``: the true log HR
-    drawn from the posterior given the observed events) and threshold: ``scenario,
-    threshold, rate, mcse, observed_probability`` (the observed data's own probability).
-    """
-    events = np.asarray(events, float)
-    totals = events.sum(axis=1).astype(int)
-    rng = np.random.default_rng(rng)
-    at = float(np.log(hr))
-    if prior is None:
-        grid = _grid(mu - 8 * sigma, mu + 8 * sigma, at)
-
-        def log_prior(t):
-            return -0.5 * ((t - mu) / sigma) ** 2
-    else:
-        grid, log_prior = _grid(*prior.span(8.0), at), prior.logpdf
-
-    observed = _posterior_below(events[:, 1][None, :], totals, exposure, log_prior, grid, at)[0]
-    # posterior draws of the log HR given the observed events (on the grid)
-    share = np.clip(treatment_share(grid[0], exposure), 1e-300, 1 - 1e-16)
-    log_post = (events[:, 1] * np.log(share) + (totals - events[:, 1]) * np.log1p(-share)
-                ).sum(axis=1) + log_prior(grid[0])
-    weight = np.exp(log_post - log_post.max()) * grid[1]
-    scenarios = {"HR = 1": np.zeros(n_sim),
-                 "posterior": rng.choice(grid[0], size=n_sim, p=weight / weight.sum())}
-    rows = []
-    for name, theta in scenarios.items():
-        k = rng.binomial(totals[None, :], treatment_share(theta, exposure))
-        prob = _posterior_below(k.astype(float), totals, exposure, log_prior, grid, at)
-        for gamma in thresholds:
-            rate = float(np.mean(prob > gamma))
-            rows.append({"scenario": name, "threshold": float(gamma), "rate": rate,
-                         "mcse": float(np.sqrt(rate * (1 - rate) / n_sim)),
-                         "observed_probability": float(observed)})
-    return rows

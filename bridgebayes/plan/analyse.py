@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from bridgebayes.core.errors import BridgeBayesError
-from bridgebayes.plan.exact_batch import NormalMixture, pem_prob_below, pem_stats
+from bridgebayes.models.exact_batch import NormalMixture, pem_prob_below, pem_stats
 from bridgebayes.plan.logrank import logrank_z
 from bridgebayes.plan.simulate import SimulatedTrials
 

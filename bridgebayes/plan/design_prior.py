@@ -29,7 +29,7 @@ import numpy as np
 
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.models.families import SurvivalFamily, get_family
-from bridgebayes.plan.truths import Truths
+from bridgebayes.models.truths import Truths
 
 __all__ = ["PIECEWISE_GRID", "DesignPrior", "equivalent_a0", "explicit_prior",
            "piecewise_design_prior", "posterior_design_prior", "read_posterior"]

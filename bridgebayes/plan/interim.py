@@ -19,9 +19,9 @@ from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.models.exact import pem_posterior
 from bridgebayes.models.families import PiecewiseExponentialPH
+from bridgebayes.models.truths import Truths
 from bridgebayes.plan.analyse import AnalysisPlan, analyse_trials
 from bridgebayes.plan.simulate import SimulatedTrials, TrialDesign, cut_at_analysis
-from bridgebayes.plan.truths import Truths
 
 __all__ = ["InterimData", "complete_trials", "predictive_probability"]
 

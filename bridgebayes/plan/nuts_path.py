@@ -3,7 +3,7 @@
 Every trial goes through the package's one NUTS driver (:func:`bridgebayes.inference.driver.
 sample`): with the default nutpie backend the model of the first trial is compiled once and
 later trials only swap its data containers.  Used for a few trials (e.g. a Weibull or
-time-varying PEM analysis); the exact path (:mod:`bridgebayes.plan.exact_batch`) serves the
+time-varying PEM analysis); the exact path (:mod:`bridgebayes.models.exact_batch`) serves the
 thousands.
 """
 

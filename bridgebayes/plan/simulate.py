@@ -3,7 +3,7 @@
 Each of ``S`` trials enrols ``n_total`` patients uniformly over the accrual period (time 0 =
 first entry; duration given, or ``n_total / accrual_rate``), allocated in a fixed ratio
 (``n_treatment = round(n_total · allocation / (1 + allocation))``).  Event times come from
-the trial's :class:`~bridgebayes.plan.truths.Truths`; dropout is exponential with
+the trial's :class:`~bridgebayes.models.truths.Truths`; dropout is exponential with
 ``dropout_hazard`` per month in both arms.  The analysis happens at a fixed number of events
 (the calendar time of the ``analysis_events``-th event), at a calendar time, or when the last
 patient has ``min_followup`` months of follow-up.  Patients not yet enrolled at the analysis
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bridgebayes.core.errors import BridgeBayesError
-from bridgebayes.plan.truths import Truths
+from bridgebayes.models.truths import Truths
 
 __all__ = ["SimulatedTrials", "TrialDesign", "cut_at_analysis", "simulate_trials"]
 

@@ -79,11 +79,13 @@ def prior_weight(view: ResultsView) -> dict[str, Any] | None:
         wide = wide.rename(columns={"threshold": f"P(HR < {c:g}) above",
                                     "HR = 1": "how often, when HR = 1",
                                     "posterior": "how often, true HR from the posterior"})
-        blocks += [p(f"Calibration at this study's events: how often the posterior probability "
+        blocks += [p(f"Calibration at this study's design: how often the posterior probability "
                      f"P(HR < {c:g}) would exceed each threshold if the study were repeated "
-                     "with the same events per interval and follow-up, when there is no effect "
-                     "and when the true HR is drawn from the posterior (Monte Carlo standard "
-                     "errors in tables/calibration.csv).", "note"),
+                     "with its arm sizes and follow-up (censoring from each arm's reverse "
+                     "Kaplan-Meier estimate, piecewise-exponential event times, the number of "
+                     "events varying as it would), when there is no effect and when the true "
+                     "HR is drawn from the posterior (Monte Carlo standard errors and the mean "
+                     "number of events in tables/calibration.csv).", "note"),
                    {"kind": "details", "summary": "Show the calibration table",
                     "blocks": [table_block(wide, digits=3)]}]
     return section("prior-weight", "How much the priors weigh; prior-data conflict", blocks)

@@ -12,8 +12,10 @@ once (store-backed) for ``results.json`` (``prior_weight``) and three tables.
   diagnosis of the fits;
 * ``vague_weight`` (:func:`vague_weight_table`): every fit under a robust mixture prior, the
   posterior weight of its vague component from the fit's draws beside the prior weight;
-* ``calibration``: how often ``P(HR < c) > gamma`` at these events under HR = 1 and under
-  the posterior, for the primary rule's ``c`` and the headline thresholds.
+* ``calibration``: how often ``P(HR < c) > gamma`` when the study is repeated at its own
+  design (arm sizes, each arm's censoring distribution; :mod:`bridgebayes.inference.
+  calibration`) under HR = 1 and under the posterior, for the primary rule's ``c`` and the
+  headline thresholds.
 """
 
 from __future__ import annotations
@@ -57,8 +59,10 @@ METHOD = (
     "likelihood, exact at small counts), by stratified simulation of the prior. "
     "For a robust mixture prior the one conflict flag is also raised when the data multiply "
     f"the odds of the vague component at least {VAGUE_BAYES_FACTOR:g} times (docs/priors.md). "
-    "Calibration: the same conditional model, the study repeated with its events per "
-    "interval and exposures.")
+    "Calibration: the study repeated at its design (its arm sizes; censoring times from "
+    "each arm's reverse Kaplan-Meier estimate; piecewise-exponential event times with "
+    "baseline hazards from the exact posterior, log HR 0 or from the same posterior), each "
+    "repeat analysed by its exact PEM posterior under the same prior.")
 
 
 class PriorWeight:
@@ -236,12 +240,14 @@ def _power_scaling(psens: pd.DataFrame | None, endpoint: str, prior: str) -> str
 
 
 def _compute(cohort: Cohort, spec: Spec, psens: pd.DataFrame | None) -> PriorWeight:
-    from bridgebayes.inference.prior_conflict import calibration, log_hr_conflict
+    from bridgebayes.inference.calibration import design_calibration
+    from bridgebayes.inference.prior_conflict import log_hr_conflict
     from bridgebayes.inference.prior_weight import (
         data_information,
         log_hr_prior_elir,
         prior_events,
     )
+    from bridgebayes.models.families import get_family
 
     bayes = spec.bayes
     rng = np.random.default_rng(bayes.seed)
@@ -250,7 +256,10 @@ def _compute(cohort: Cohort, spec: Spec, psens: pd.DataFrame | None) -> PriorWei
     gammas = sorted({*CALIBRATION_THRESHOLDS, *([primary.decision_probability] if primary and
                                                  primary.decision_probability else [])})
     weights, conflicts, calibrations = [], [], []
+    pem = get_family("piecewise_exponential").from_options(
+        bayes.family_options.get("piecewise_exponential", {}))
     for endpoint in bayes.endpoints:
+        data = cohort.endpoint(endpoint)
         events, exposure = _stats(cohort, spec, endpoint)
         d0, d1 = (int(x) for x in events.sum(axis=0))
         n0, n1 = (int(cohort.n_per_arm[a]) for a in spec.arms)
@@ -296,9 +305,9 @@ def _compute(cohort: Cohort, spec: Spec, psens: pd.DataFrame | None) -> PriorWei
                 "power": check.power, "detectable_hr_below": check.detectable_below,
                 "detectable_hr_above": check.detectable_above,
                 "power_scaling": _power_scaling(psens, endpoint, prior)})
-            calibrations += [{**ident, "hr_threshold": hr, **row} for row in calibration(
-                events, exposure, mu=mu, sigma=sigma, thresholds=gammas, hr=hr,
-                n_sim=N_CALIBRATION, rng=rng, prior=log_hr_prior)]
+            calibrations += [{**ident, "hr_threshold": hr, **row} for row in design_calibration(
+                data, cuts=pem.cuts_for(data), prior=log_hr_prior, thresholds=gammas, hr=hr,
+                a0=pem.a0, crude_rate=pem.crude_rate, n_sim=N_CALIBRATION, rng=rng)]
     return PriorWeight(pd.DataFrame(weights), pd.DataFrame(conflicts),
                        pd.DataFrame(calibrations))
 

@@ -1,6 +1,6 @@
-"""The prior-data conflict check and the calibration against independent computations: the
-closed-form normal-normal tail probability, quadrature of the prior predictive, exhaustive
-enumeration of the repeated study."""
+"""The prior-data conflict check against independent computations: the closed-form
+normal-normal tail probability and quadrature of the prior predictive (the calibration at a
+study's design: test_calibration.py)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,9 @@ from scipy import integrate
 from scipy.stats import binom, norm
 
 from bridgebayes.inference.prior_conflict import (
-    calibration,
     conflict_pvalue,
     log_hr_conflict,
     sum_pmf,
-    treatment_share,
 )
 
 
@@ -97,34 +95,3 @@ def test_the_detectable_discrepancy_has_the_stated_power():
     assert power(below) >= 0.8 - 0.005
     assert power(below * 1.05) < 0.8
     assert np.isnan(check.detectable_above)          # 3 reference deaths: harm undetectable
-
-
-def _exact_probabilities(d, exposure, mu, sigma):
-    """P(log HR < 0 | k) for k = 0..d by quadrature."""
-    e0, e1 = exposure
-    out = []
-    for k in range(d + 1):
-        def lik(t, k=k):
-            return binom.pmf(k, d, 1 / (1 + e0 / (e1 * np.exp(t)))) * norm.pdf(t, mu, sigma)
-        below = integrate.quad(lik, mu - 10 * sigma, 0.0, epsabs=1e-14)[0]
-        out.append(below / (below + integrate.quad(lik, 0.0, mu + 10 * sigma,
-                                                   epsabs=1e-14)[0]))
-    return np.array(out)
-
-
-def test_the_calibration_under_no_effect_is_the_enumerated_rate():
-    events, exposure = np.array([[6, 14]]), np.array([[300.0, 900.0]])
-    rows = calibration(events, exposure, mu=0.0, sigma=1.0, thresholds=[0.8, 0.9, 0.975],
-                       n_sim=10000, rng=11)
-    null = [r for r in rows if r["scenario"] == "HR = 1"]
-    probability = _exact_probabilities(20, (300.0, 900.0), 0.0, 1.0)
-    weight = binom.pmf(np.arange(21), 20, 0.75)        # K under HR = 1
-    for row in null:
-        exact = weight[probability > row["threshold"]].sum()
-        assert row["rate"] == pytest.approx(exact, abs=4 * row["mcse"] + 1e-3)
-    assert [r["rate"] for r in null] == sorted((r["rate"] for r in null), reverse=True)
-    share = treatment_share(np.array([0.0]), exposure)[0, 0]
-    assert share == pytest.approx(0.75)
-    # the observed data's own probability (14 treatment-arm events), by quadrature
-    assert null[0]["observed_probability"] == pytest.approx(probability[14], abs=1e-4)
-    assert {r["scenario"] for r in rows} == {"HR = 1", "posterior"}

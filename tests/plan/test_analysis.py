@@ -16,11 +16,11 @@ from scipy.special import gammaln
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.models.exact import pem_posterior
+from bridgebayes.models.exact_batch import NormalMixture, pem_prob_below, pem_stats
 from bridgebayes.models.families import PiecewiseExponentialPH
 from bridgebayes.models.piecewise import sufficient_stats
 from bridgebayes.plan.analyse import AnalysisPlan, analyse_trials, analysis_prior
 from bridgebayes.plan.design_prior import explicit_prior
-from bridgebayes.plan.exact_batch import NormalMixture, pem_prob_below, pem_stats
 from bridgebayes.plan.logrank import logrank_z
 from bridgebayes.plan.simulate import TrialDesign, simulate_trials
 

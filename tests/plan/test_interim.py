@@ -13,11 +13,11 @@ from scipy.stats import norm
 
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
+from bridgebayes.models.truths import Truths
 from bridgebayes.plan.analyse import AnalysisPlan, analysis_prior
 from bridgebayes.plan.interim import InterimData, complete_trials, predictive_probability
 from bridgebayes.plan.logrank import logrank_z
 from bridgebayes.plan.simulate import TrialDesign
-from bridgebayes.plan.truths import Truths
 
 PLAN = AnalysisPlan((6.0, 12.0), (("vague", analysis_prior("vague")),))
 

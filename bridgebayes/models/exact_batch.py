@@ -97,7 +97,8 @@ def pem_stats(time: np.ndarray, event: np.ndarray, arm: np.ndarray, include: np.
 
 
 def pem_prob_below(events: np.ndarray, exposure: np.ndarray, prior: NormalMixture, *,
-                   thresholds: tuple[float, ...] = (1.0,), a0: float = 0.1) -> np.ndarray:
+                   thresholds: tuple[float, ...] = (1.0,), a0: float = 0.1,
+                   crude_rate: float | None = None) -> np.ndarray:
     """Posterior ``P(HR < c | trial)`` for every trial and threshold ``c``.
 
     Parameters
@@ -110,6 +111,9 @@ def pem_prob_below(events: np.ndarray, exposure: np.ndarray, prior: NormalMixtur
         HR thresholds ``c``.
     a0
         Shape of the Gamma baseline prior (0.1, as the PEM family and the oracle).
+    crude_rate
+        ``None``: the baseline prior's rate is scaled by each trial's crude event rate (as
+        the PEM family by default); a number fixes it (the family's ``crude_rate``).
 
     Returns
     -------
@@ -130,8 +134,11 @@ def pem_prob_below(events: np.ndarray, exposure: np.ndarray, prior: NormalMixtur
     if c.ndim != 1 or not np.all(np.isfinite(c)) or np.any(np.diff(c) <= 0):
         raise BridgeBayesError(f"thresholds: expected increasing values > 0, got {thresholds}")
     total, exp_total = d.sum(axis=(1, 2)), e.sum(axis=(1, 2))
-    has = total > 0
-    b = np.where(has, a0 * exp_total / np.where(has, total, 1.0), 1.0)
+    if crude_rate is None:  # data-scaled: without events the hazards are 0, log HR its prior
+        has = total > 0
+        b = np.where(has, a0 * exp_total / np.where(has, total, 1.0), 1.0)
+    else:
+        has, b = np.ones(d.shape[0], bool), np.full(d.shape[0], a0 / float(crude_rate))
     w = a0 + d.sum(axis=2)                                                   # (S, J)
     d1 = d[:, :, 1].sum(axis=1)
     c0, e1 = b[:, None, None] + e[:, None, :, 0], e[:, None, :, 1]

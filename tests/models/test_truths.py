@@ -1,4 +1,4 @@
-"""Tests for :mod:`bridgebayes.plan.truths` and :mod:`bridgebayes.plan.simulate`.
+"""Tests for :mod:`bridgebayes.models.truths` and :mod:`bridgebayes.plan.simulate`.
 
 References: cumulative hazards by numerical integration of the hazard (``scipy.integrate``),
 survival of simulated times against ``exp(−H)`` (Kolmogorov-Smirnov), design arithmetic.
@@ -12,8 +12,8 @@ from scipy import integrate, stats
 
 from bridgebayes.core.errors import BridgeBayesError
 from bridgebayes.models.families import PiecewiseExponentialPH, WeibullPH
+from bridgebayes.models.truths import Truths
 from bridgebayes.plan.simulate import TrialDesign, cut_at_analysis, simulate_trials
-from bridgebayes.plan.truths import Truths
 
 PEM_CUTS = (5.0, 12.0)
 PEM = Truths(PiecewiseExponentialPH(cuts=PEM_CUTS), np.array([[-0.5, 0.3], [0.2, -0.1]]),

@@ -101,8 +101,8 @@ def main() -> None:
         machine_line("python benchmarks/compile_cache.py --families " + " ".join(args.families)),
         "",
         *(["Compile time of one model structure in a new process (ratio to the cold compile of "
-           "the same run). The machine's 2 cores were shared with other jobs: compare ratios, "
-           "not seconds.", ""] if rows else []),
+           "the same run). Compare ratios, not seconds: the machine's 2 cores "
+           "may be shared with other jobs.", ""] if rows else []),
         *(["| family | cold (empty caches) | second process, nutpie's wrappers (PyTensor cache "
            "warm) | second process, bridgebayes (`compile_cache`) |", "|---|---|---|---|", *rows,
            ""] if rows else []),

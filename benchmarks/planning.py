@@ -28,11 +28,11 @@ import numpy as np
 
 from bridgebayes.data.endpoints import EndpointData
 from bridgebayes.models.exact import pem_posterior
+from bridgebayes.models.exact_batch import NormalMixture, pem_prob_below, pem_stats
 from bridgebayes.models.families import PiecewiseExponentialPH
 from bridgebayes.plan.analyse import AnalysisPlan, analysis_prior
 from bridgebayes.plan.dask_runner import run_job
 from bridgebayes.plan.design_prior import explicit_prior
-from bridgebayes.plan.exact_batch import NormalMixture, pem_prob_below, pem_stats
 from bridgebayes.plan.run import PlanJob, Scenario, run_chunk
 from bridgebayes.plan.simulate import TrialDesign, simulate_trials
 

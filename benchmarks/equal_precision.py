@@ -12,13 +12,13 @@ while its MCSE (ArviZ, of the indicator log HR < 0) is above the target, is refi
   4 chains, compiled once per model structure, the diagnostics gate and its retry);
 * **PyMC script**: the same models (the families' ``build_model``, so the same
   parametrisation: this favours the script) sampled by ``pm.sample`` with its defaults
-  (2 chains on 2 cores, in 2 processes; a new model compile per fit).
+  (on this machine: 2 chains; a new model compile per fit).
 
 Each side runs twice: cold (an empty PyTensor compile cache, ``base_compiledir``) and with
 the cache its cold run filled (warm, a new process).  Times are of the fits alone (data and
 model set-up included, imports and start-up not); the baseline in the same run is the PyMC
-script.  Peak resident memory is that of the process (PyMC's worker processes reported
-apart).
+script.  Peak resident memory is that of the process, the largest of its child processes
+(PyMC's samplers, compilers) reported apart.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def _fmt_rows(side: dict) -> str:
     unmet = sum(not r["met"] for r in side["rows"])
     draws = sum(r["draws"] * r["chains"] for r in side["rows"])
     return (f"{side['total']:.1f} s | {worst:.4f} | {unmet} | {draws:,} | "
-            f"{side['rss_mb']:.0f} MB" + (f" (+ workers {side['child_rss_mb']:.0f} MB)"
+            f"{side['rss_mb']:.0f} MB" + (f" (+ child processes {side['child_rss_mb']:.0f} MB)"
                                          if side["child_rss_mb"] > 1 else ""))
 
 

@@ -6,7 +6,6 @@ posteriors — so everything it shows is what was computed and saved.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from bridgebayes.core.errors import BridgeBayesError
+from bridgebayes.core.readers import read_json
 
 __all__ = ["ResultsView", "load_view"]
 
@@ -70,10 +70,9 @@ def load_view(folder: str | Path, *, summary: str = "results.json") -> ResultsVi
     every ``tables/*.csv`` of an output folder."""
     folder = Path(folder)
     path = folder / summary
-    try:
-        content = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BridgeBayesError(f"{path}: not a readable results file ({exc})") from None
+    content = read_json(path, what="results file")  # the one input boundary
+    if not isinstance(content, dict):
+        raise BridgeBayesError(f"{path}: not a results file (expected a JSON object)")
     # only an empty field is missing (how the run writes NaN): a label such as "null" (the
     # planning null scenario) or "NA" stays text
     tables = {p.stem: pd.read_csv(p, keep_default_na=False, na_values=[""])

@@ -205,8 +205,16 @@ def test_the_report_reads_nothing_but_the_folder(out, tmp_path):
     assert view.arms == ("blinatumomab", "CAR-T") and view.unit == "months"
     assert set(view.tables) == {p.stem for p in (copy / "tables").glob("*.csv")}
     write_report(copy)
+    text = (copy / "results.json").read_text()
+    (copy / "results.json").write_text(text[: len(text) // 2])  # interrupted copy
+    with pytest.raises(BridgeBayesError, match=r"results\.json: not valid JSON"):
+        write_report(copy)
+    (copy / "results.json").write_text("[1, 2]")
+    with pytest.raises(BridgeBayesError, match=r"results\.json: not a results file"):
+        write_report(copy)
     (copy / "results.json").unlink()
-    with pytest.raises(BridgeBayesError, match=r"results\.json: not a readable results file"):
+    with pytest.raises(BridgeBayesError, match=r"results\.json: file not found \(expected a "
+                       r"results file\)"):
         write_report(copy)
 
 

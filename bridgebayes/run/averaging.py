@@ -166,22 +166,29 @@ def model_averaging(fits: dict[FitKey, FitOutcome], spec: Spec, store: Store, *,
         Endpoint name -> reader-facing label (sentences).
     """
     b, labels = spec.bayes, labels or {}
-    parts = {"fits": sorted(o.digest for o in fits.values()), "version": version(),
-             "loo": None if loo is None or loo.empty else loo.to_csv(index=False),
-             "settings": repr((b.landmarks, b.deltas, b.rmst_tau, b.ci, _horizon(spec),
-                               spec.time_unit, labels)), "n": N_STACKED, "format": FORMAT}
-    made: list[dict[str, pd.DataFrame]] = []
-
-    def compute(name: str):
-        def run() -> pd.DataFrame:
-            if not made:
-                pieces = [_one(spec, fits, e, p, loo, labels.get(e, e.upper()))
-                          for e in b.endpoints for p in b.priors[e]]
-                made.append({k: pd.concat([piece[k] for piece in pieces], ignore_index=True)
-                             for k in pieces[0]})
-            return made[0][name]
-        return run
-
+    settings = repr((b.landmarks, b.deltas, b.rmst_tau, b.ci, _horizon(spec), spec.time_unit,
+                     labels))
     names = ("weights", "stacked", "extrapolation", "curves", "sentences")
-    return AveragingResult(**{n: store.table(store.key(kind=f"averaging.{n}", **parts),
-                                             compute(n)) for n in names})
+    pieces = []
+    for endpoint in b.endpoints:  # one stored group per endpoint x prior: a changed prior
+        for prior in b.priors[endpoint]:  # recomputes its own group only
+            mine = (pd.DataFrame() if loo is None or loo.empty else
+                    loo[(loo["endpoint"] == endpoint) & (loo["prior"] == prior)])
+            parts = {"group": [endpoint, prior], "version": version(),
+                     "fits": [fits[FitKey(endpoint, f, prior)].digest for f in b.families],
+                     "loo": None if mine.empty else mine.to_csv(index=False),
+                     "settings": settings, "n": N_STACKED, "format": FORMAT}
+            made: list[dict[str, pd.DataFrame]] = []
+
+            def compute(name: str, endpoint=endpoint, prior=prior, made=made):
+                def run() -> pd.DataFrame:
+                    if not made:
+                        made.append(_one(spec, fits, endpoint, prior, loo,
+                                         labels.get(endpoint, endpoint.upper())))
+                    return made[0][name]
+                return run
+
+            pieces.append({n: store.table(store.key(kind=f"averaging.{n}", **parts),
+                                          compute(n)) for n in names})
+    return AveragingResult(**{n: pd.concat([piece[n] for piece in pieces], ignore_index=True)
+                              for n in names})

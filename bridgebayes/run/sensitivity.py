@@ -76,9 +76,11 @@ def posterior_rows(post, family, spec: Spec, *, n_draws: int = 4000,
 
 
 def cohort_quantities(cohort: Cohort, spec: Spec, *, member: str = "", n_draws: int = 4000,
-                      seed: int | None = None) -> pd.DataFrame:
+                      seed: int | None = None, group: tuple[str, str] | None = None
+                      ) -> pd.DataFrame:
     """Decision rows of every endpoint × family × prior of ``spec.bayes`` on one cohort, by
-    the exact posterior (combinations whose family has none are left out)."""
+    the exact posterior (combinations whose family has none are left out); ``group``:
+    only those of one ``(endpoint, prior)``."""
     bayes = spec.bayes
     if bayes is None:
         raise BridgeBayesError(f"{spec.path}: no [bayes] section to repeat across the ensemble")
@@ -86,6 +88,8 @@ def cohort_quantities(cohort: Cohort, spec: Spec, *, member: str = "", n_draws: 
     frames = []
     for combo in bayes.combinations():
         key = FitKey(*combo)
+        if group is not None and (key.endpoint, key.prior) != tuple(group):
+            continue
         family = family_for(spec, cohort, key)
         if not family.has_exact_posterior():
             continue
@@ -101,9 +105,11 @@ def cohort_quantities(cohort: Cohort, spec: Spec, *, member: str = "", n_draws: 
 
 
 def ensemble_sensitivity(members: Sequence[Cohort], spec: Spec, *, main: Cohort,
-                         n_draws: int = 4000, seed: int | None = None
+                         n_draws: int = 4000, seed: int | None = None,
+                         group: tuple[str, str] | None = None
                          ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """How much each decision quantity moves across plausible reconstructed cohorts.
+    """How much each decision quantity moves across plausible reconstructed cohorts (every
+    combination of ``spec.bayes``, or those of one ``group = (endpoint, prior)``).
 
     Returns
     -------
@@ -114,9 +120,11 @@ def ensemble_sensitivity(members: Sequence[Cohort], spec: Spec, *, main: Cohort,
     """
     if not members:
         raise BridgeBayesError(f"{spec.path}: no ensemble members to compare (data.ensemble)")
-    rows = pd.concat([cohort_quantities(main, spec, member="main", n_draws=n_draws, seed=seed),
+    rows = pd.concat([cohort_quantities(main, spec, member="main", n_draws=n_draws, seed=seed,
+                                        group=group),
                       *[cohort_quantities(m, spec, member=f"member_{j:02d}", n_draws=n_draws,
-                                          seed=seed) for j, m in enumerate(members, start=1)]],
+                                          seed=seed, group=group)
+                        for j, m in enumerate(members, start=1)]],
                      ignore_index=True)
     value = rows["probability"].where(rows["probability"].notna(), rows["estimate"])
     frame = rows.assign(value=value)

@@ -157,6 +157,22 @@ class Store:
         data, _ = self.cached_bytes(key, ".parquet", parquet)
         return pd.read_parquet(io.BytesIO(data))
 
+    def tables(self, keys: Mapping[str, Mapping[str, Any]],
+               compute: Callable[[], Mapping[str, Any]]) -> dict[str, Any]:
+        """Several tables made by one computation: ``name -> key`` in, ``name -> table`` out,
+        each from the store; ``compute()`` (``name -> table``) runs at most once, and only
+        when one of them is missing."""
+        made: list[Mapping[str, Any]] = []
+
+        def one(name: str) -> Callable[[], Any]:
+            def get() -> Any:
+                if not made:
+                    made.append(compute())
+                return made[0][name]
+            return get
+
+        return {name: self.table(key, one(name)) for name, key in keys.items()}
+
     def json(self, key: Mapping[str, Any], compute: Callable[[], Any]) -> Any:
         """A JSON-able value in the store."""
         data, _ = self.cached_bytes(key, ".json-value", lambda: json.dumps(

@@ -226,17 +226,8 @@ def adjustment_analysis(fits: dict[FitKey, FitOutcome], spec: Spec, store: Store
                                spec.bayes.deltas, spec.bayes.rmst_tau, spec.bayes.ci,
                                spec.bayes.seed, spec.arms, spec.time_unit, label)),
              "format": FORMAT}
-    made: list[dict[str, pd.DataFrame]] = []
-
-    def compute(name: str):
-        def run() -> pd.DataFrame:
-            if not made:
-                made.append(_compute(spec, fits, label))
-            return made[0][name]
-        return run
-
-    return {n: store.table(store.key(kind=f"adjustment.{n}", **parts), compute(n))
-            for n in TABLES}
+    return store.tables({n: store.key(kind=f"adjustment.{n}", **parts) for n in TABLES},
+                        lambda: _compute(spec, fits, label))
 
 
 def summary_of(spec: Spec, tables: dict[str, pd.DataFrame]) -> dict[str, object]:

@@ -178,17 +178,9 @@ def model_averaging(fits: dict[FitKey, FitOutcome], spec: Spec, store: Store, *,
                      "fits": [fits[FitKey(endpoint, f, prior)].digest for f in b.families],
                      "loo": None if mine.empty else mine.to_csv(index=False),
                      "settings": settings, "n": N_STACKED, "format": FORMAT}
-            made: list[dict[str, pd.DataFrame]] = []
-
-            def compute(name: str, endpoint=endpoint, prior=prior, made=made):
-                def run() -> pd.DataFrame:
-                    if not made:
-                        made.append(_one(spec, fits, endpoint, prior, loo,
-                                         labels.get(endpoint, endpoint.upper())))
-                    return made[0][name]
-                return run
-
-            pieces.append({n: store.table(store.key(kind=f"averaging.{n}", **parts),
-                                          compute(n)) for n in names})
+            pieces.append(store.tables(
+                {n: store.key(kind=f"averaging.{n}", **parts) for n in names},
+                lambda e=endpoint, p=prior: _one(spec, fits, e, p, loo,
+                                                 labels.get(e, e.upper()))))
     return AveragingResult(**{n: pd.concat([piece[n] for piece in pieces], ignore_index=True)
                               for n in names})

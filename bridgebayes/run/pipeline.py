@@ -179,53 +179,29 @@ def _compute(spec: Spec, cohort: Cohort, store: Store, *, force: bool,
 
 def _sensitivity(spec: Spec, cohort: Cohort, store: Store):
     """The reconstruction-ensemble rows and spread, stored per endpoint × prior (a changed
-    prior recomputes its own groups only), in the order of a whole computation: members,
-    then ``[bayes]`` combinations."""
+    prior recomputes its own groups only)."""
     import dataclasses
+    import functools
 
-    import pandas as pd
-
-    from bridgebayes.run.sensitivity import ensemble_sensitivity, load_members
+    from bridgebayes.run.sensitivity import ensemble_sensitivity, in_spec_order, load_members
     from bridgebayes.run.spec_sections import named_prior
 
     b = spec.bayes
     settings = {f.name: getattr(b, f.name) for f in dataclasses.fields(b) if f.name != "priors"}
     shared = {"files": [file_digest(p) for p in (spec.data.file, *spec.data.ensemble)],
               "bayes": repr(settings), "version": code_version()}
-    members: list = []
-    rows, spread = [], []
+    members = functools.cache(lambda: load_members(spec))  # read only if a group is missing
+    groups = []
     for endpoint in b.endpoints:
         for prior in b.priors[endpoint]:
-            key = {**shared, "group": [endpoint, prior],
-                   "prior": named_prior(prior, spec.priors)}
-            made: list = []
-
-            def part(index: int, group=(endpoint, prior), made=made):
-                def compute() -> pd.DataFrame:
-                    if not made:
-                        if not members:
-                            members.append(load_members(spec))
-                        made.append(ensemble_sensitivity(members[0], spec, main=cohort,
-                                                         group=group))
-                    return made[0][index]
-                return compute
-
-            rows.append(store.table(store.key(kind="ensemble_rows", **key), part(0)))
-            spread.append(store.table(store.key(kind="ensemble_spread", **key), part(1)))
-    rank = {c: i for i, c in enumerate(b.combinations())}
-
-    def ordered(frames: list[pd.DataFrame], by_member: bool) -> pd.DataFrame:
-        frame = pd.concat(frames, ignore_index=True)
-        if frame.empty:
-            return frame
-        order = pd.DataFrame({"combo": [rank[c] for c in zip(
-            frame["endpoint"], frame["family"], frame["prior"], strict=True)]})
-        if by_member:
-            order.insert(0, "member", frame["member"].map(lambda m: (m != "main", m)))
-        index = order.sort_values(list(order.columns), kind="stable").index
-        return frame.loc[index].reset_index(drop=True)
-
-    return ordered(rows, True), ordered(spread, False)
+            key = {**shared, "group": [endpoint, prior], "prior": named_prior(prior, spec.priors)}
+            groups.append(store.tables(
+                {"rows": store.key(kind="ensemble_rows", **key),
+                 "spread": store.key(kind="ensemble_spread", **key)},
+                lambda g=(endpoint, prior): dict(zip(("rows", "spread"), ensemble_sensitivity(
+                    members(), spec, main=cohort, group=g), strict=True))))
+    return (in_spec_order([g["rows"] for g in groups], spec, by_member=True),
+            in_spec_order([g["spread"] for g in groups], spec, by_member=False))
 
 
 def _write(tmp: Path, results, *, key: str | None, store: Store, passed: bool,

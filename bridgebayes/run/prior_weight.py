@@ -324,14 +324,12 @@ def prior_weight(cohort: Cohort, spec: Spec, store: Store,
         "pem": bayes.family_options.get("piecewise_exponential", {}), "seed": bayes.seed,
         "primary": repr(spec.primary), "version": version(),
         "psens": None if psens is None else psens.to_csv(index=False)}
-    made: list[PriorWeight] = []
+    names = ("weight", "conflict", "calibration")
 
-    def part(name: str):
-        def compute() -> pd.DataFrame:
-            if not made:
-                made.append(_compute(cohort, spec, psens))
-            return getattr(made[0], name)
-        return compute
+    def compute() -> dict[str, pd.DataFrame]:
+        made = _compute(cohort, spec, psens)
+        return {n: getattr(made, n) for n in names}
 
-    return PriorWeight(*(store.table(store.key(kind=f"prior_weight.{n}", **parts), part(n))
-                         for n in ("weight", "conflict", "calibration")))
+    tables = store.tables({n: store.key(kind=f"prior_weight.{n}", **parts) for n in names},
+                          compute)
+    return PriorWeight(*(tables[n] for n in names))

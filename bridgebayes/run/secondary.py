@@ -171,20 +171,17 @@ def competing_analysis(cohort: Cohort, spec: Spec, store: Store) -> CompetingRes
     if spec.competing.illness_death:
         parts["histories"] = data_digest(cohort.endpoint("os")) + data_digest(
             cohort.endpoint("pfs"))
-    made: list[CompetingResult] = []
-
-    def part(name: str):
-        def compute():
-            if not made:
-                made.append(_competing(cohort, spec))
-            value = getattr(made[0], name)
-            return pd.DataFrame({"text": value}) if isinstance(value, list) else value
-        return compute
-
     names = ["decisions", "curves", "sentences", "adequacy"]
     if spec.competing.illness_death:
         names.append("transitions")
-    tables = {n: store.table(store.key(kind=f"competing.{n}", **parts), part(n)) for n in names}
+
+    def compute() -> dict[str, pd.DataFrame]:
+        made = _competing(cohort, spec)
+        return {n: pd.DataFrame({"text": v}) if isinstance(v := getattr(made, n), list) else v
+                for n in names}
+
+    tables = store.tables({n: store.key(kind=f"competing.{n}", **parts) for n in names},
+                          compute)
     tables["sentences"] = tables["sentences"]["text"].astype(str).tolist()
     return CompetingResult(**tables)
 

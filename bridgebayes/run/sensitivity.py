@@ -26,7 +26,8 @@ from bridgebayes.run.fits import FitKey, family_for
 from bridgebayes.run.spec import Spec
 from bridgebayes.summaries.decision import new_row, table
 
-__all__ = ["SUMMARY_COLUMNS", "cohort_quantities", "ensemble_sensitivity", "load_members",
+__all__ = ["SUMMARY_COLUMNS", "cohort_quantities", "ensemble_sensitivity", "in_spec_order",
+           "load_members",
            "posterior_rows"]
 
 #: Columns of the spread table of :func:`ensemble_sensitivity`.
@@ -134,3 +135,21 @@ def ensemble_sensitivity(members: Sequence[Cohort], spec: Spec, *, main: Cohort,
         columns={"value": "main"})
     out = main_values.merge(spread, on=_KEYS, how="left", validate="one_to_one")
     return rows, out[list(SUMMARY_COLUMNS)]
+
+
+def in_spec_order(frames: Sequence[pd.DataFrame], spec: Spec, *, by_member: bool
+                  ) -> pd.DataFrame:
+    """Per-group tables of :func:`ensemble_sensitivity` put together in the order one call
+    for every group gives: the main cohort, then the members (``by_member``), each in the
+    order of ``spec.bayes.combinations()``."""
+    frame = pd.concat(list(frames), ignore_index=True)
+    if frame.empty:
+        return frame
+    rank = {c: i for i, c in enumerate(spec.bayes.combinations())}
+    order = pd.DataFrame({"combo": [rank[c] for c in zip(
+        frame["endpoint"], frame["family"], frame["prior"], strict=True)]})
+    if by_member:  # "main" first, then member_01, member_02, ...
+        order.insert(0, "member", frame["member"].map(lambda m: (m != "main", m)))
+    index = order.sort_values(list(order.columns), kind="stable").index
+    return frame.loc[index].reset_index(drop=True)
+

@@ -82,6 +82,26 @@ def test_table_round_trips_floats_and_dtypes_exactly(tmp_path):
         pd.testing.assert_frame_equal(got, frame, check_exact=True)
 
 
+def test_tables_of_one_computation_compute_once_and_only_when_one_is_missing(tmp_path):
+    store, calls = Store(tmp_path / "store"), []
+
+    def compute():
+        calls.append(1)
+        return {"a": pd.DataFrame({"x": [1.0, 2.0]}), "b": pd.DataFrame({"y": ["u"]})}
+
+    keys = {n: store.key(kind=f"pair.{n}", v=1) for n in ("a", "b")}
+    first = store.tables(keys, compute)
+    assert len(calls) == 1 and list(first) == ["a", "b"]
+    pd.testing.assert_frame_equal(first["a"], compute()["a"])
+    calls.clear()
+    again = store.tables(keys, compute)
+    assert calls == []                                    # both stored: nothing computed
+    pd.testing.assert_frame_equal(again["b"], first["b"])
+    keys["b"] = store.key(kind="pair.b", v=2)             # one missing: one computation
+    store.tables(keys, compute)
+    assert len(calls) == 1
+
+
 def test_json_values_round_trip(tmp_path):
     store = Store(tmp_path)
     value = {"passed": True, "notes": ["a", "b"], "ess": 512.5}

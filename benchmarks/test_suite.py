@@ -31,7 +31,7 @@ def _pytest(env: dict[str, str], *extra: str) -> tuple[float, str]:
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            *extra], cwd=ROOT, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
-    if proc.returncode not in (0,):
+    if proc.returncode != 0:
         raise RuntimeError(f"pytest failed ({proc.returncode}):\n{proc.stdout[-3000:]}")
     return elapsed, proc.stdout.strip().splitlines()[-1]
 

@@ -108,6 +108,7 @@ def design_calibration(data: EndpointData, *, cuts: Sequence[float], prior: LogH
     family = PiecewiseExponentialPH(cuts=tuple(cuts.tolist()))
     arm = np.asarray(data.arm, int)
     analysis = NormalMixture(*prior.components())
+    observed = float(post.prob_hr_below(hr))
     rows = []
     for scenario, log_hr in (("HR = 1", np.zeros(n_sim)), ("posterior", draws["log_hr"])):
         truths = Truths(family, log_hr[:, None], np.empty(0), {"lambda": lam})
@@ -122,7 +123,7 @@ def design_calibration(data: EndpointData, *, cuts: Sequence[float], prior: LogH
             rate = float(np.mean(prob > gamma))
             rows.append({"scenario": scenario, "threshold": float(gamma), "rate": rate,
                          "mcse": float(np.sqrt(rate * (1 - rate) / n_sim)),
-                         "observed_probability": float(post.prob_hr_below(hr)),
+                         "observed_probability": observed,
                          "mean_events": float(event.sum(axis=1).mean()),
                          "mean_events_reference": float(event[:, arm == 0].sum(axis=1).mean())})
     return rows

@@ -156,13 +156,19 @@ def _patched_wrappers():
 
 def _compile(model: Any) -> Any:
     import nutpie
+    from numba.core.errors import NumbaPerformanceWarning
 
     cp, patch = _patched_wrappers()
     saved = {name: getattr(cp, name) for name in patch}
     try:
         for name, fn in patch.items():
             setattr(cp, name, fn)
-        return nutpie.compile_pymc_model(model, cache=True)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Cannot cache compiled function")
+            # numba's hint on PyTensor's generated code (np.dot on a transposed view in a
+            # covariate design): nothing a user can act on, and not a problem of the fit
+            warnings.simplefilter("ignore", NumbaPerformanceWarning)
+            return nutpie.compile_pymc_model(model, cache=True)
     finally:
         for name, fn in saved.items():
             setattr(cp, name, fn)
@@ -180,9 +186,7 @@ def compile_model(model: Any) -> Any:
     >>> compiled = compile_model(WeibullPH().build_model(data))  # doctest: +SKIP
     """
     try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Cannot cache compiled function")
-            return _compile(model)
+        return _compile(model)
     except Exception:  # a damaged entry raises whatever unpickling it raises
         removed = [p for p in cache_folder().glob(f"{CACHE_PREFIX}*") if p.is_file()]
         if not removed:

@@ -253,14 +253,7 @@ def _compiled(family: SurvivalFamily, data: EndpointData,
     model = family.build_model(data)
     value_only = tuple(v.name for v in model.value_vars
                        if v.name not in {rv.name for rv in model.free_RVs})
-    with warnings.catch_warnings():
-        # numba's hint on PyTensor's generated code (np.dot on a transposed view in a
-        # covariate design): nothing a user can act on, and not a problem of the fit
-        from numba.core.errors import NumbaPerformanceWarning
-
-        warnings.simplefilter("ignore", NumbaPerformanceWarning)
-        nutpie_model = compile_model(model)
-    compiled = _Compiled(model, nutpie_model, value_only)
+    compiled = _Compiled(model, compile_model(model), value_only)
     _STATS.compiles += 1
     _CACHE[key] = compiled
     while len(_CACHE) > CACHE_SIZE:

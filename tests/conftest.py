@@ -10,6 +10,17 @@ from simulation import simulate_endpoint
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config) -> None:
+    """Import ArviZ once in the controlling process, before any xdist worker starts.
+
+    ArviZ 0.23 writes a once-a-day stamp at import through one fixed temporary name
+    (``daily_warning.tmp``); two workers importing it together on the first run of a day race
+    on that name and one dies at collection with ``FileNotFoundError``.  Imported here first,
+    the stamp is today's and the workers only read it."""
+    if not hasattr(config, "workerinput"):
+        import arviz  # noqa: F401
+
+
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     """The repository root (data/ and models/ live here)."""
